@@ -1,0 +1,106 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"gatehouse/server/admin"
+	"gatehouse/shared"
+)
+
+func unsupportedMedia(want string) error {
+	return &httpError{http.StatusUnsupportedMediaType, shared.CodeInvalidRequest, "the body must be " + want}
+}
+
+func hasMediaType(r *http.Request, want string) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == want
+}
+
+// decodeJSON reads one JSON object into v: the body must be
+// application/json, at most 1 MiB, with no unknown fields and nothing after
+// the object.
+func decodeJSON(r *http.Request, v any) error {
+	if !hasMediaType(r, "application/json") {
+		return unsupportedMedia("application/json")
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var me *http.MaxBytesError
+		if errors.As(err, &me) {
+			return err
+		}
+		if errors.Is(err, io.EOF) {
+			return badRequest("the body is empty; a JSON object is expected")
+		}
+		return badRequest("malformed JSON: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var me *http.MaxBytesError
+		if errors.As(err, &me) {
+			return err
+		}
+		return badRequest("unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// parseForm reads an application/x-www-form-urlencoded body. An empty body
+// without a content type is accepted as an empty form.
+func parseForm(r *http.Request) (url.Values, error) {
+	if r.Header.Get("Content-Type") == "" && r.ContentLength == 0 {
+		return url.Values{}, nil
+	}
+	if !hasMediaType(r, "application/x-www-form-urlencoded") {
+		return nil, unsupportedMedia("application/x-www-form-urlencoded")
+	}
+	if err := r.ParseForm(); err != nil {
+		var me *http.MaxBytesError
+		if errors.As(err, &me) {
+			return nil, err
+		}
+		return nil, badRequest("malformed form: %v", err)
+	}
+	return r.PostForm, nil
+}
+
+// pageOf reads page and per_page from the query: 1 and 20 by default,
+// per_page at most 100.
+func pageOf(q url.Values) (admin.Page, error) {
+	p := admin.Page{Page: 1, PerPage: shared.DefaultPerPage}
+	for _, f := range []struct {
+		name string
+		dst  *int
+		max  int
+	}{{"page", &p.Page, 1 << 30}, {"per_page", &p.PerPage, shared.MaxPerPage}} {
+		v := q.Get(f.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > f.max {
+			return p, badRequest("%s must be a whole number from 1 to %d", f.name, f.max)
+		}
+		*f.dst = n
+	}
+	return p, nil
+}
+
+// boolParam reads an optional boolean query parameter.
+func boolParam(q url.Values, name string) (*bool, error) {
+	v := q.Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil, badRequest("%s must be true or false", name)
+	}
+	return &b, nil
+}

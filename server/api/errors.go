@@ -1,0 +1,110 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"gatehouse/server/admin"
+	"gatehouse/server/auth"
+	"gatehouse/server/store"
+	"gatehouse/shared"
+)
+
+// httpError is an error that already knows its answer: a malformed
+// request, a missing permission.
+type httpError struct {
+	status int
+	code   string
+	desc   string
+}
+
+func (e *httpError) Error() string { return e.code + ": " + e.desc }
+
+func badRequest(format string, args ...any) error {
+	return &httpError{http.StatusBadRequest, shared.CodeInvalidRequest, fmt.Sprintf(format, args...)}
+}
+
+const realm = `Bearer realm="gatehouse"`
+
+// writeError answers err with the JSON error envelope. It is the one place
+// where errors become statuses and codes; anything it does not recognise is
+// logged and answered 500 "internal" without detail.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := shared.Error{Code: shared.CodeInternal, Description: "internal error", Status: http.StatusInternalServerError}
+	h := w.Header()
+	var (
+		he *httpError
+		ve *shared.ValidationError
+		te *auth.ThrottledError
+		me *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &he):
+		e.Status, e.Code, e.Description = he.status, he.code, he.desc
+	case errors.As(err, &ve):
+		e.Status, e.Code, e.Description, e.Fields = http.StatusUnprocessableEntity, shared.CodeValidationFailed, "some fields are not valid", ve.Fields
+	case errors.As(err, &me):
+		e.Status, e.Code, e.Description = http.StatusRequestEntityTooLarge, shared.CodeInvalidRequest, "request body larger than 1 MiB"
+	case errors.Is(err, auth.ErrNoToken):
+		e.Status, e.Code, e.Description = http.StatusUnauthorized, shared.CodeInvalidToken, "an access token is required"
+		h.Set("WWW-Authenticate", realm)
+	case errors.Is(err, auth.ErrInvalidToken):
+		e.Status, e.Code, e.Description = http.StatusUnauthorized, shared.CodeInvalidToken, "the access token is invalid or expired, or its session has ended"
+		h.Set("WWW-Authenticate", realm+`, error="invalid_token"`)
+	case errors.Is(err, auth.ErrInactive):
+		e.Status, e.Code, e.Description = http.StatusForbidden, shared.CodeInactiveUser, "this account is disabled"
+	case errors.Is(err, auth.ErrBadCredentials):
+		e.Status, e.Code, e.Description = http.StatusUnauthorized, shared.CodeInvalidGrant, "wrong username or password"
+		h.Set("WWW-Authenticate", realm)
+	case errors.Is(err, auth.ErrBadRefresh):
+		e.Status, e.Code, e.Description = http.StatusBadRequest, shared.CodeInvalidGrant, "the refresh token is invalid, expired or revoked; sign in again"
+	case errors.As(err, &te):
+		e.Status, e.Code, e.Description = http.StatusTooManyRequests, shared.CodeTooManyAttempts, "too many failed sign-in attempts; try again later"
+		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(te.RetryAfter.Seconds()))))
+	case errors.Is(err, admin.ErrForbidden):
+		e.Status, e.Code, e.Description = http.StatusForbidden, shared.CodeInsufficientScope, reason(err, admin.ErrForbidden)
+		h.Set("WWW-Authenticate", realm+`, error="insufficient_scope"`)
+	case errors.Is(err, store.ErrNotFound):
+		e.Status, e.Code, e.Description = http.StatusNotFound, shared.CodeNotFound, "no such record"
+	case errors.Is(err, store.ErrConflict):
+		e.Status, e.Code, e.Description = http.StatusConflict, shared.CodeConflict, "that username is taken"
+	case errors.Is(err, store.ErrLastAdmin):
+		e.Status, e.Code, e.Description = http.StatusConflict, shared.CodeConflict, "the last enabled admin can be neither disabled, demoted nor deleted"
+	case errors.Is(err, store.ErrUnavailable):
+		e.Status, e.Code, e.Description = http.StatusServiceUnavailable, shared.CodeUnavailable, "the database is unavailable; try again shortly"
+		h.Set("Retry-After", "5")
+	}
+	level := slog.LevelDebug
+	switch {
+	case e.Status >= 500:
+		level = slog.LevelError
+	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.Status == http.StatusTooManyRequests:
+		level = slog.LevelInfo
+	}
+	s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "status", e.Status, "code", e.Code, "err", err)
+	writeJSON(w, e.Status, &e)
+}
+
+// reason returns err's message after the sentinel's, for errors made with
+// fmt.Errorf("%w: reason", sentinel).
+func reason(err, sentinel error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, sentinel.Error()+": "); i >= 0 {
+		return msg[i+len(sentinel.Error())+2:]
+	}
+	return msg
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	if v != nil {
+		_ = json.NewEncoder(w).Encode(v)
+	}
+}

@@ -1,0 +1,164 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"gatehouse/server/admin"
+	"gatehouse/server/auth"
+	"gatehouse/shared"
+)
+
+type ctxKey struct{}
+
+// principal returns the authenticated caller stored by guard.
+func principal(r *http.Request) *auth.Principal {
+	p, _ := r.Context().Value(ctxKey{}).(*auth.Principal)
+	return p
+}
+
+// actor returns the caller and where the request came from.
+func actor(r *http.Request) admin.Actor {
+	return admin.Actor{Principal: principal(r), Meta: meta(r)}
+}
+
+func meta(r *http.Request) auth.Meta {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	return auth.Meta{IP: ip, UserAgent: r.UserAgent()}
+}
+
+// bearer returns the token of an "Authorization: Bearer" header, "" when
+// there is none. The scheme is case-insensitive (RFC 7235 §2.1).
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", false
+	}
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", true
+	}
+	return strings.TrimSpace(tok), true
+}
+
+// guard wraps h with what policy p demands: for any policy but Public, a
+// valid access token whose session and user still hold, the permission
+// if one is named, and the sliding refreshtoken header.
+func (s *Server) guard(p Policy, h http.Handler) http.Handler {
+	if p.IsPublic() {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, present := bearer(r)
+		if present && tok == "" {
+			s.writeError(w, r, fmt.Errorf("%w: malformed Authorization header", auth.ErrInvalidToken))
+			return
+		}
+		pr, err := s.auth.Authenticate(r.Context(), tok)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if perm := p.Permission(); perm != "" && !pr.Can(perm) {
+			s.writeError(w, r, &httpError{http.StatusForbidden, shared.CodeInsufficientScope, "your role (" + string(pr.Role) + ") lacks the " + string(perm) + " permission"})
+			return
+		}
+		fresh, _, err := s.auth.Slide(r.Context(), pr)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if fresh != "" {
+			w.Header().Set(shared.HeaderRefreshToken, fresh)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, pr)))
+	})
+}
+
+// limitBody refuses bodies over 1 MiB: at once when Content-Length says
+// so, and while reading otherwise.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > shared.MaxRequestBodySize {
+			writeJSON(w, http.StatusRequestEntityTooLarge, &shared.Error{Code: shared.CodeInvalidRequest, Description: "request body larger than 1 MiB"})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, shared.MaxRequestBodySize)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders sets headers every response should carry.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverer turns a panic into a 500 "internal" answer and a log line.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic serving request", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				writeJSON(w, http.StatusInternalServerError, &shared.Error{Code: shared.CodeInternal, Description: "internal error"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logRequests logs one line per request at debug level (no query strings,
+// no headers: nothing that could hold a token).
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		s.log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "bytes", sw.bytes, "duration", time.Since(start))
+	})
+}

@@ -1,0 +1,93 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"gatehouse/shared"
+)
+
+// Policy says who may call a route. The zero Policy is invalid, and the
+// router refuses to register a route with it, so no route can exist
+// without a decision about who may call it.
+type Policy struct {
+	kind policyKind
+	perm shared.Permission
+}
+
+type policyKind int
+
+const (
+	policyNone policyKind = iota
+	policyPublic
+	policyAuthenticated
+	policyPermission
+)
+
+// Public routes need no token: sign-in, refresh, health, the PWA.
+var Public = Policy{kind: policyPublic}
+
+// Authenticated routes need a valid access token and nothing more: a
+// user's own account.
+var Authenticated = Policy{kind: policyAuthenticated}
+
+// Require returns the policy of routes that need permission p.
+func Require(p shared.Permission) Policy { return Policy{kind: policyPermission, perm: p} }
+
+// IsPublic reports whether the policy lets anyone in.
+func (p Policy) IsPublic() bool { return p.kind == policyPublic }
+
+// Permission returns the permission the policy needs ("" when none).
+func (p Policy) Permission() shared.Permission { return p.perm }
+
+func (p Policy) String() string {
+	switch p.kind {
+	case policyPublic:
+		return "public"
+	case policyAuthenticated:
+		return "authenticated"
+	case policyPermission:
+		return "permission " + string(p.perm)
+	}
+	return "no policy"
+}
+
+// Route describes a registered route.
+type Route struct {
+	Method string // "" for every method
+	Path   string // gorilla/mux path template
+	Prefix bool   // Path is a prefix
+	Policy Policy
+}
+
+// router registers every route together with its policy.
+type router struct {
+	mux      *mux.Router
+	guard    func(Policy, http.Handler) http.Handler
+	policies map[*mux.Route]Route
+}
+
+// handle registers h for method and path behind policy p. It panics on the
+// zero Policy.
+func (rt *router) handle(method, path string, p Policy, h http.HandlerFunc) {
+	rt.add(Route{Method: method, Path: path, Policy: p}, h)
+}
+
+func (rt *router) add(r Route, h http.Handler) {
+	if r.Policy.kind == policyNone || (r.Policy.kind == policyPermission && r.Policy.perm == "") {
+		panic(fmt.Sprintf("api: route %s %s registered without a policy", r.Method, r.Path))
+	}
+	var mr *mux.Route
+	if r.Prefix {
+		mr = rt.mux.PathPrefix(r.Path)
+	} else {
+		mr = rt.mux.Path(r.Path)
+	}
+	if r.Method != "" {
+		mr = mr.Methods(r.Method)
+	}
+	mr.Handler(rt.guard(r.Policy, h))
+	rt.policies[mr] = r
+}

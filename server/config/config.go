@@ -1,0 +1,177 @@
+// Package config reads Gatehouse's settings from command-line flags and
+// GATEHOUSE_* environment variables. A flag given on the command line wins
+// over the environment, which wins over the default.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the server's configuration.
+type Config struct {
+	Addr        string // listen address
+	DataDir     string // where the SQLite database and generated secret live
+	DatabaseURL string // postgres://… to use PostgreSQL; empty: SQLite in DataDir
+
+	JWTSecret     string // the signing secret itself (from the environment only)
+	JWTSecretFile string // or a file holding it
+	Issuer        string
+	Audience      string
+
+	AccessTTL    time.Duration
+	SlideAfter   time.Duration
+	SessionMax   time.Duration
+	RefreshTTL   time.Duration
+	RefreshGrace time.Duration
+	// AuthCacheTTL bounds how stale the cached session and user state
+	// behind each request may be on an instance that did not make a change.
+	AuthCacheTTL time.Duration
+
+	CORSOrigins []string
+	// CookieSecure is "auto" (Secure when the request came over TLS),
+	// "true" or "false".
+	CookieSecure string
+	BcryptCost   int
+
+	LoginBurst int           // failed sign-ins allowed per username before throttling
+	LoginEvery time.Duration // one more attempt regained every
+
+	AdminUsername string
+	AdminPassword string // empty: random, printed once
+
+	LogLevel slog.Level
+}
+
+// setting binds one flag to its environment variable.
+type setting struct {
+	flag, env, usage string
+	set              func(string) error
+	def              string
+}
+
+// Parse reads args (without the program name) and the environment through
+// getenv.
+func Parse(name string, args []string, getenv func(string) string, output io.Writer) (*Config, error) {
+	var c Config
+	var origins, level string
+	settings := []setting{
+		{"addr", "GATEHOUSE_ADDR", "listen address", str(&c.Addr), ":8000"},
+		{"data-dir", "GATEHOUSE_DATA_DIR", "data directory (SQLite database, generated secret)", str(&c.DataDir), "./data"},
+		{"database-url", "GATEHOUSE_DATABASE_URL", "postgres://… to use PostgreSQL; empty: SQLite in the data directory", str(&c.DatabaseURL), ""},
+		{"", "GATEHOUSE_JWT_SECRET", "", str(&c.JWTSecret), ""},
+		{"jwt-secret-file", "GATEHOUSE_JWT_SECRET_FILE", "file holding the token signing secret (≥ 32 bytes)", str(&c.JWTSecretFile), ""},
+		{"issuer", "GATEHOUSE_ISSUER", "token issuer (iss)", str(&c.Issuer), "gatehouse"},
+		{"audience", "GATEHOUSE_AUDIENCE", "token audience (aud)", str(&c.Audience), "gatehouse-api"},
+		{"access-ttl", "GATEHOUSE_ACCESS_TTL", "access token lifetime", dur(&c.AccessTTL), "30m"},
+		{"slide-after", "GATEHOUSE_SLIDE_AFTER", "token age after which responses carry a fresh one", dur(&c.SlideAfter), "60s"},
+		{"session-max", "GATEHOUSE_SESSION_MAX", "absolute session lifetime", dur(&c.SessionMax), "12h"},
+		{"refresh-ttl", "GATEHOUSE_REFRESH_TTL", "refresh token lifetime", dur(&c.RefreshTTL), "168h"},
+		{"refresh-grace", "GATEHOUSE_REFRESH_GRACE", "how long a just-rotated refresh token still works", dur(&c.RefreshGrace), "10s"},
+		{"auth-cache-ttl", "GATEHOUSE_AUTH_CACHE_TTL", "how stale cached session and user state may be", dur(&c.AuthCacheTTL), "5s"},
+		{"cors-origins", "GATEHOUSE_CORS_ORIGINS", "comma-separated origins allowed to call the API (none: same origin only)", str(&origins), ""},
+		{"cookie-secure", "GATEHOUSE_COOKIE_SECURE", "refresh cookie Secure attribute: auto, true or false", str(&c.CookieSecure), "auto"},
+		{"bcrypt-cost", "GATEHOUSE_BCRYPT_COST", "bcrypt cost", num(&c.BcryptCost), "12"},
+		{"login-burst", "GATEHOUSE_LOGIN_BURST", "failed sign-ins allowed per username before throttling", num(&c.LoginBurst), "5"},
+		{"login-every", "GATEHOUSE_LOGIN_EVERY", "one more sign-in attempt is allowed every", dur(&c.LoginEvery), "1m"},
+		{"admin-username", "GATEHOUSE_ADMIN_USERNAME", "first admin's username (used only when no user exists)", str(&c.AdminUsername), "admin"},
+		{"", "GATEHOUSE_ADMIN_PASSWORD", "", str(&c.AdminPassword), ""},
+		{"log-level", "GATEHOUSE_LOG_LEVEL", "debug, info, warn or error", str(&level), "info"},
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(output)
+	for _, s := range settings {
+		v := s.def
+		if e := getenv(s.env); e != "" {
+			v = e
+		}
+		if err := s.set(v); err != nil {
+			return nil, fmt.Errorf("%s=%q: %w", s.env, v, err)
+		}
+		if s.flag != "" {
+			fs.Func(s.flag, s.usage+" ($"+s.env+", default "+strconv.Quote(s.def)+")", s.set)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	for o := range strings.SplitSeq(origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CORSOrigins = append(c.CORSOrigins, strings.TrimRight(o, "/"))
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", level, err)
+	}
+	return &c, c.validate()
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	positive := map[string]time.Duration{
+		"access TTL": c.AccessTTL, "session max": c.SessionMax, "refresh TTL": c.RefreshTTL,
+		"login every": c.LoginEvery,
+	}
+	for name, d := range positive {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", name))
+		}
+	}
+	if c.SlideAfter < 0 || c.RefreshGrace < 0 || c.AuthCacheTTL < 0 {
+		errs = append(errs, errors.New("slide-after, refresh-grace and auth-cache-ttl must not be negative"))
+	}
+	if c.BcryptCost < 4 || c.BcryptCost > 31 {
+		errs = append(errs, fmt.Errorf("bcrypt cost %d out of range [4, 31]", c.BcryptCost))
+	}
+	if c.LoginBurst < 1 {
+		errs = append(errs, errors.New("login burst must be at least 1"))
+	}
+	switch c.CookieSecure {
+	case "auto", "true", "false":
+	default:
+		errs = append(errs, fmt.Errorf("cookie-secure %q: want auto, true or false", c.CookieSecure))
+	}
+	for _, o := range c.CORSOrigins {
+		if o == "*" {
+			errs = append(errs, errors.New("CORS origin \"*\" is refused: list the origins"))
+		} else if !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+			errs = append(errs, fmt.Errorf("CORS origin %q must start with http:// or https://", o))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func str(p *string) func(string) error {
+	return func(s string) error { *p = s; return nil }
+}
+
+func dur(p *time.Duration) func(string) error {
+	return func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		*p = d
+		return nil
+	}
+}
+
+func num(p *int) func(string) error {
+	return func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return err
+		}
+		*p = n
+		return nil
+	}
+}

@@ -1,0 +1,168 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gatehouse/app/client"
+	"gatehouse/server/boot"
+	"gatehouse/server/config"
+	"gatehouse/shared"
+)
+
+const (
+	testSecret   = "integration-test-secret-of-at-least-32-bytes"
+	adminName    = "root"
+	adminPass    = "root-password-1"
+	userPassword = "user-password-1"
+)
+
+// clock is a test clock the whole server reads; tests move it forward.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// env is one running server with its own empty database.
+type env struct {
+	t     *testing.T
+	sys   *boot.System
+	srv   *httptest.Server
+	clock *clock
+	users atomic.Int64
+}
+
+// newEnv starts a server. settings are GATEHOUSE_* variables overriding the
+// test defaults.
+func newEnv(t *testing.T, settings ...string) *env {
+	t.Helper()
+	vars := map[string]string{
+		"GATEHOUSE_DATA_DIR":       t.TempDir(),
+		"GATEHOUSE_JWT_SECRET":     testSecret,
+		"GATEHOUSE_BCRYPT_COST":    "4",
+		"GATEHOUSE_ADMIN_USERNAME": adminName,
+		"GATEHOUSE_ADMIN_PASSWORD": adminPass,
+		"GATEHOUSE_LOGIN_BURST":    "50",
+	}
+	for _, kv := range settings {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	cfg, err := config.Parse("test", nil, func(k string) string { return vars[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	sys, err := boot.Open(context.Background(), cfg, log, boot.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := boot.EnsureAdmin(context.Background(), sys, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sys.API)
+	t.Cleanup(func() {
+		srv.Close()
+		sys.Close()
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	return &env{t: t, sys: sys, srv: srv, clock: clk}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// client returns a new client with its own cookie jar, as a new browser.
+func (e *env) client() *client.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c := client.New(e.srv.URL, &client.MemoryTokenStore{})
+	c.HTTP = &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	return c
+}
+
+// login signs in and returns the signed-in client.
+func (e *env) login(username, password string) *client.Client {
+	e.t.Helper()
+	c := e.client()
+	if _, err := c.Login(context.Background(), username, password); err != nil {
+		e.t.Fatalf("login %s: %v", username, err)
+	}
+	return c
+}
+
+func (e *env) admin() *client.Client { return e.login(adminName, adminPass) }
+
+// newUser creates a user with the role (through the admin API) and returns
+// them with a signed-in client.
+func (e *env) newUser(role shared.Role) (*shared.User, *client.Client) {
+	e.t.Helper()
+	name := fmt.Sprintf("%s%d", role, e.users.Add(1))
+	u, err := e.admin().CreateUser(context.Background(), shared.UserCreate{Username: name, Password: userPassword, FullName: "Test " + name, Email: name + "@example.com", Role: role})
+	if err != nil {
+		e.t.Fatalf("create %s: %v", name, err)
+	}
+	return u, e.login(name, userPassword)
+}
+
+// do sends a raw request and returns the response with its body read.
+func (e *env) do(method, path, token string, header http.Header, body io.Reader) (*http.Response, []byte) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp, b
+}

@@ -1,0 +1,99 @@
+package shared
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Error codes of the JSON error envelope. invalid_grant, invalid_request and
+// invalid_token follow RFC 6749 §5.2 and RFC 6750 §3.1.
+const (
+	CodeInvalidToken      = "invalid_token"
+	CodeInsufficientScope = "insufficient_scope"
+	CodeInactiveUser      = "inactive_user"
+	CodeInvalidGrant      = "invalid_grant"
+	CodeInvalidRequest    = "invalid_request"
+	CodeUnsupportedGrant  = "unsupported_grant_type"
+	CodeValidationFailed  = "validation_failed"
+	CodeNotFound          = "not_found"
+	CodeConflict          = "conflict"
+	CodeTooManyAttempts   = "too_many_attempts"
+	CodeUnavailable       = "unavailable"
+	CodeInternal          = "internal"
+	CodeLastAdmin         = "last_admin"
+	CodeMethodNotAllowed  = "method_not_allowed"
+)
+
+// Error is the JSON error envelope every failed API call answers with:
+// {"error": CODE, "error_description": TEXT}, plus field errors when input
+// failed validation. It implements error so that clients can return it.
+type Error struct {
+	Code        string            `json:"error"`
+	Description string            `json:"error_description"`
+	Fields      map[string]string `json:"fields,omitempty"`
+
+	// Status is the HTTP status the envelope arrived with. It is filled in
+	// by clients and never sent.
+	Status int `json:"-"`
+}
+
+// Error returns the code and description, and the field errors in a stable
+// order.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Code)
+	if e.Description != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Description)
+	}
+	if len(e.Fields) > 0 {
+		b.WriteString(" (")
+		b.WriteString(FieldErrors(e.Fields).String())
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// FieldErrors maps a field's JSON name to what is wrong with it.
+type FieldErrors map[string]string
+
+// Add records msg for field unless the field already has an error.
+func (f FieldErrors) Add(field, msg string) {
+	if _, ok := f[field]; !ok {
+		f[field] = msg
+	}
+}
+
+// Err returns nil when there are no field errors and a *ValidationError
+// otherwise.
+func (f FieldErrors) Err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: f}
+}
+
+// String lists the errors as "field: message" pairs sorted by field.
+func (f FieldErrors) String() string {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ": " + f[k]
+	}
+	return strings.Join(parts, "; ")
+}
+
+// ValidationError is returned by the Validate methods when input breaks the
+// rules. The server answers it with 422 validation_failed.
+type ValidationError struct {
+	Fields FieldErrors
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("invalid input: %s", e.Fields)
+}

@@ -1,0 +1,197 @@
+package shared
+
+import (
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// User is a user account as the API shows it. The password hash never
+// leaves the server.
+type User struct {
+	ID        int64     `json:"id"`
+	Username  string    `json:"username"`
+	FullName  string    `json:"full_name"`
+	Email     string    `json:"email"`
+	Role      Role      `json:"role"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Input limits.
+const (
+	MinPasswordLen = 8
+	MaxPasswordLen = 72 // bytes; bcrypt ignores anything longer
+	MaxFullNameLen = 100
+	MaxEmailLen    = 254
+)
+
+var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,31}$`)
+
+// ValidateUsername checks a username: 3 to 32 characters of lower-case
+// letters, digits, '.', '_' and '-', starting with a letter or digit.
+func ValidateUsername(s string) string {
+	switch {
+	case s == "":
+		return "is required"
+	case !usernameRE.MatchString(s):
+		return "must be 3 to 32 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit"
+	}
+	return ""
+}
+
+// ValidatePassword checks a new password: 8 to 72 bytes, not only spaces.
+func ValidatePassword(s string) string {
+	switch {
+	case s == "":
+		return "is required"
+	case utf8.RuneCountInString(s) < MinPasswordLen:
+		return "must be at least 8 characters"
+	case len(s) > MaxPasswordLen:
+		return "must be at most 72 bytes"
+	case strings.TrimSpace(s) == "":
+		return "must not be only spaces"
+	}
+	return ""
+}
+
+// ValidateFullName checks a display name: at most 100 characters, no
+// control characters.
+func ValidateFullName(s string) string {
+	if utf8.RuneCountInString(s) > MaxFullNameLen {
+		return "must be at most 100 characters"
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return "must not contain control characters"
+		}
+	}
+	return ""
+}
+
+// ValidateEmail checks an e-mail address. The empty string is allowed: the
+// address is optional.
+func ValidateEmail(s string) string {
+	if s == "" {
+		return ""
+	}
+	if len(s) > MaxEmailLen {
+		return "must be at most 254 characters"
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return "must be a plain address like name@example.com"
+	}
+	return ""
+}
+
+// ValidateRole checks that r names a role.
+func ValidateRole(r Role) string {
+	if !r.Valid() {
+		return "must be one of viewer, manager, admin"
+	}
+	return ""
+}
+
+func check(f FieldErrors, field, msg string) {
+	if msg != "" {
+		f.Add(field, msg)
+	}
+}
+
+// UserCreate is the body of POST /api/users.
+type UserCreate struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	FullName string `json:"full_name"`
+	Email    string `json:"email"`
+	Role     Role   `json:"role"`
+}
+
+// Validate checks every field and returns a *ValidationError listing all
+// that are wrong.
+func (u UserCreate) Validate() error {
+	f := FieldErrors{}
+	check(f, "username", ValidateUsername(u.Username))
+	check(f, "password", ValidatePassword(u.Password))
+	check(f, "full_name", ValidateFullName(u.FullName))
+	check(f, "email", ValidateEmail(u.Email))
+	check(f, "role", ValidateRole(u.Role))
+	return f.Err()
+}
+
+// UserUpdate is the body of PATCH /api/users/{id}. A nil field is left
+// unchanged.
+type UserUpdate struct {
+	FullName *string `json:"full_name,omitempty"`
+	Email    *string `json:"email,omitempty"`
+	Role     *Role   `json:"role,omitempty"`
+	Disabled *bool   `json:"disabled,omitempty"`
+}
+
+// Empty reports whether the update changes nothing.
+func (u UserUpdate) Empty() bool {
+	return u.FullName == nil && u.Email == nil && u.Role == nil && u.Disabled == nil
+}
+
+// Validate checks the fields that are present.
+func (u UserUpdate) Validate() error {
+	f := FieldErrors{}
+	if u.FullName != nil {
+		check(f, "full_name", ValidateFullName(*u.FullName))
+	}
+	if u.Email != nil {
+		check(f, "email", ValidateEmail(*u.Email))
+	}
+	if u.Role != nil {
+		check(f, "role", ValidateRole(*u.Role))
+	}
+	return f.Err()
+}
+
+// ProfileUpdate is the body of PATCH /api/users/me: the fields a user may
+// change on their own account.
+type ProfileUpdate struct {
+	FullName *string `json:"full_name,omitempty"`
+	Email    *string `json:"email,omitempty"`
+}
+
+// Validate checks the fields that are present.
+func (p ProfileUpdate) Validate() error {
+	return UserUpdate{FullName: p.FullName, Email: p.Email}.Validate()
+}
+
+// PasswordChange is the body of PUT /api/users/me/password.
+type PasswordChange struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// Validate checks that the current password is given and the new one is
+// acceptable and different.
+func (p PasswordChange) Validate() error {
+	f := FieldErrors{}
+	if p.CurrentPassword == "" {
+		f.Add("current_password", "is required")
+	}
+	check(f, "new_password", ValidatePassword(p.NewPassword))
+	if p.NewPassword != "" && p.NewPassword == p.CurrentPassword {
+		f.Add("new_password", "must differ from the current password")
+	}
+	return f.Err()
+}
+
+// PasswordReset is the body of PUT /api/users/{id}/password.
+type PasswordReset struct {
+	NewPassword string `json:"new_password"`
+}
+
+// Validate checks the new password.
+func (p PasswordReset) Validate() error {
+	f := FieldErrors{}
+	check(f, "new_password", ValidatePassword(p.NewPassword))
+	return f.Err()
+}
