@@ -261,12 +261,9 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 	if sess.UserID != uid {
 		return nil, fmt.Errorf("%w: session of another user", ErrInvalidToken)
 	}
-	if sess.RevokedAt != nil {
-		return nil, fmt.Errorf("%w: session revoked", ErrInvalidToken)
-	}
-	if !s.now().Before(sess.ExpiresAt) {
-		return nil, fmt.Errorf("%w: session expired", ErrInvalidToken)
-	}
+	// The user is checked before the session's state: disabling a user
+	// also revokes their sessions, and the caller should learn the reason
+	// (403 inactive_user), not just that the session is gone.
 	u, err := s.state.CachedUser(ctx, uid)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: user no longer exists", ErrInvalidToken)
@@ -276,6 +273,12 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 	}
 	if u.Disabled {
 		return nil, ErrInactive
+	}
+	if sess.RevokedAt != nil {
+		return nil, fmt.Errorf("%w: session revoked", ErrInvalidToken)
+	}
+	if !s.now().Before(sess.ExpiresAt) {
+		return nil, fmt.Errorf("%w: session expired", ErrInvalidToken)
 	}
 	return &Principal{
 		UserID: uid, Username: u.Username, Role: u.Role,
