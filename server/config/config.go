@@ -46,6 +46,12 @@ type Config struct {
 	AdminUsername string
 	AdminPassword string // empty: random, printed once
 
+	// WebDir holds the PWA's static files (web/ of the repository, with the
+	// built app.wasm).
+	WebDir string
+	// APIURL is the origin the PWA calls; empty: the origin that served it.
+	APIURL string
+
 	LogLevel slog.Level
 }
 
@@ -82,6 +88,8 @@ func Parse(name string, args []string, getenv func(string) string, output io.Wri
 		{"login-every", "GATEHOUSE_LOGIN_EVERY", "one more sign-in attempt is allowed every", dur(&c.LoginEvery), "1m"},
 		{"admin-username", "GATEHOUSE_ADMIN_USERNAME", "first admin's username (used only when no user exists)", str(&c.AdminUsername), "admin"},
 		{"", "GATEHOUSE_ADMIN_PASSWORD", "", str(&c.AdminPassword), ""},
+		{"web-dir", "GATEHOUSE_WEB_DIR", "directory of the PWA's static files (icons, CSS, app.wasm)", str(&c.WebDir), "./web"},
+		{"api-url", "GATEHOUSE_API_URL", "origin of the API the PWA calls (empty: the origin that served it)", str(&c.APIURL), ""},
 		{"log-level", "GATEHOUSE_LOG_LEVEL", "debug, info, warn or error", str(&level), "info"},
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -139,6 +147,9 @@ func (c *Config) validate() error {
 	case "auto", "true", "false":
 	default:
 		errs = append(errs, fmt.Errorf("cookie-secure %q: want auto, true or false", c.CookieSecure))
+	}
+	if c.APIURL != "" && !strings.HasPrefix(c.APIURL, "http://") && !strings.HasPrefix(c.APIURL, "https://") {
+		errs = append(errs, fmt.Errorf("API URL %q must start with http:// or https://", c.APIURL))
 	}
 	for _, o := range c.CORSOrigins {
 		if o == "*" {

@@ -98,7 +98,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	sys, err := boot.Open(ctx, cfg, log, boot.Options{})
+	frontend, err := newFrontend(cfg, log)
+	if err != nil {
+		return err
+	}
+	sys, err := boot.Open(ctx, cfg, log, boot.Options{Frontend: frontend})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"gatehouse/app/ui"
+	"gatehouse/server/config"
+)
+
+// newFrontend returns the handler of the PWA: go-app's page, manifest and
+// service worker handler, with static files from cfg.WebDir and app.wasm
+// served gzip-compressed.
+func newFrontend(cfg *config.Config, log *slog.Logger) (http.Handler, error) {
+	res, err := newWebResources(cfg.WebDir, log)
+	if err != nil {
+		return nil, err
+	}
+	ui.Routes(ui.NewEnv(cfg.APIURL))
+	h := &app.Handler{
+		Name:        "Gatehouse",
+		ShortName:   "Gatehouse",
+		Title:       "Gatehouse",
+		Description: "Administer users, sessions and the audit log.",
+		Lang:        "en",
+		Icon: app.Icon{
+			Default:  "/web/icon-192.png",
+			Large:    "/web/icon-512.png",
+			Maskable: "/web/icon-512.png",
+			SVG:      "/web/icon.svg",
+		},
+		BackgroundColor: "#f6f7f9",
+		ThemeColor:      "#1f3a5f",
+		LoadingLabel:    "Loading Gatehouse… {progress}%",
+		Styles:          []string{"/web/app.css"},
+		// Every page path, so that a deep link reloads offline.
+		CacheableResources: ui.Paths,
+		// The version changes with the server build and with app.wasm, so
+		// clients are told about an update exactly when there is one.
+		Version:           Version() + "-" + res.wasmHash,
+		WasmContentLength: strconv.Itoa(res.wasmSize),
+		Env:               map[string]string{"GATEHOUSE_API_URL": cfg.APIURL},
+		Resources:         res,
+	}
+	return h, nil
+}
+
+// webResources serves /web/ from a directory: app.wasm compressed when the
+// client accepts gzip, everything else as files.
+type webResources struct {
+	files    http.Handler
+	wasm     []byte // raw
+	wasmGz   []byte // gzip
+	wasmHash string
+	wasmSize int
+	modTime  time.Time
+}
+
+func newWebResources(dir string, log *slog.Logger) (*webResources, error) {
+	r := &webResources{files: http.StripPrefix("/web/", http.FileServer(noDirs{http.Dir(dir)})), wasmHash: "nowasm"}
+	path := filepath.Join(dir, "app.wasm")
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		log.Warn("the frontend is not built: run make build", "missing", path)
+		return r, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(raw)
+	r.wasm, r.wasmSize, r.wasmHash, r.modTime = raw, len(raw), hex.EncodeToString(sum[:6]), st.ModTime()
+	if gz, err := os.ReadFile(path + ".gz"); err == nil && gunzipMatches(gz, raw) {
+		r.wasmGz = gz
+	} else {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		zw.Write(raw)
+		zw.Close()
+		r.wasmGz = b.Bytes()
+		log.Info("compressed app.wasm at start (make build does it ahead of time)", "raw", len(raw), "gzip", len(r.wasmGz))
+	}
+	return r, nil
+}
+
+// gunzipMatches reports whether gz decompresses to raw, so that a stale
+// app.wasm.gz left beside a new app.wasm is never served.
+func gunzipMatches(gz, raw []byte) bool {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return false
+	}
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(zr); err != nil {
+		return false
+	}
+	return bytes.Equal(b.Bytes(), raw)
+}
+
+// Resolve leaves paths as they are: /web/ is served from this origin.
+func (r *webResources) Resolve(location string) string { return location }
+
+func (r *webResources) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.URL.Path != "/web/app.wasm" || r.wasm == nil {
+		r.files.ServeHTTP(w, req)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/wasm")
+	h.Set("Vary", "Accept-Encoding")
+	h.Set("ETag", `"`+r.wasmHash+`"`)
+	body := r.wasm
+	if acceptsGzip(req.Header.Get("Accept-Encoding")) {
+		h.Set("Content-Encoding", "gzip")
+		h.Set("ETag", `"`+r.wasmHash+`-gz"`)
+		body = r.wasmGz
+	}
+	http.ServeContent(w, req, "app.wasm", r.modTime, bytes.NewReader(body))
+}
+
+func acceptsGzip(header string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		if q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); ok {
+			f, err := strconv.ParseFloat(q, 64)
+			return err == nil && f > 0
+		}
+		return true
+	}
+	return false
+}
+
+// noDirs hides directory listings.
+type noDirs struct{ fs http.FileSystem }
+
+func (n noDirs) Open(name string) (http.File, error) {
+	f, err := n.fs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, fs.ErrNotExist
+	}
+	return f, nil
+}

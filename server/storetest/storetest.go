@@ -1,0 +1,334 @@
+// Package storetest is the contract every store.Store implementation must
+// meet, as a test suite. An implementation's tests call Run with a function
+// that opens a fresh, empty store:
+//
+//	func TestStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store {
+//			db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { db.Close() })
+//			return db
+//		})
+//	}
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gatehouse/server/store"
+	"gatehouse/shared"
+)
+
+// Run runs the contract suite. Every subtest calls open for a store of its
+// own, which must be empty; open is responsible for disposing of the store
+// when the subtest ends (t.Cleanup), and must tolerate the store having
+// been closed by the test already.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	groups := []struct {
+		name  string
+		tests []test
+	}{
+		{"users", userTests},
+		{"admins", adminTests},
+		{"sessions", sessionTests},
+		{"audit", auditTests},
+		{"store", storeTests},
+	}
+	for _, g := range groups {
+		t.Run(g.name, func(t *testing.T) {
+			for _, tc := range g.tests {
+				t.Run(tc.name, func(t *testing.T) {
+					tc.run(t, newFixture(t, open))
+				})
+			}
+		})
+	}
+}
+
+// A test is one subtest of the suite; its name reads as a sentence.
+type test struct {
+	name string
+	run  func(t *testing.T, f *fixture)
+}
+
+// base is an arbitrary instant the tests build session and audit times on.
+var base = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
+// seq numbers sessions and refresh hashes, so that no two are alike.
+var seq atomic.Int64
+
+// A fixture is a store under test and helpers that fail the test when a
+// call that must succeed does not.
+type fixture struct {
+	t    *testing.T
+	s    store.Store
+	ctx  context.Context
+	open func(t *testing.T) store.Store
+}
+
+func newFixture(t *testing.T, open func(t *testing.T) store.Store) *fixture {
+	return &fixture{t: t, s: open(t), ctx: t.Context(), open: open}
+}
+
+// fresh returns a fixture with a new, empty store for the subtest t.
+func (f *fixture) fresh(t *testing.T) *fixture { return newFixture(t, f.open) }
+
+// sub returns the fixture for the subtest t, on the same store.
+func (f *fixture) sub(t *testing.T) *fixture {
+	g := *f
+	g.t, g.ctx = t, t.Context()
+	return &g
+}
+
+// must fails the test at once if err is not nil.
+func (f *fixture) must(err error, format string, args ...any) {
+	f.t.Helper()
+	if err != nil {
+		f.t.Fatalf("%s: %v", fmt.Sprintf(format, args...), err)
+	}
+}
+
+// user creates an enabled user with the given username and role.
+func (f *fixture) user(username string, role shared.Role) *store.User {
+	f.t.Helper()
+	return f.createUser(newUser(username, role))
+}
+
+// disabledUser creates a disabled user with the given username and role.
+func (f *fixture) disabledUser(username string, role shared.Role) *store.User {
+	f.t.Helper()
+	u := newUser(username, role)
+	u.Disabled = true
+	return f.createUser(u)
+}
+
+func newUser(username string, role shared.Role) *store.User {
+	return &store.User{
+		User: shared.User{
+			Username: username,
+			FullName: "Full Name of " + username,
+			Email:    username + "@example.com",
+			Role:     role,
+		},
+		PasswordHash: "hash of " + username,
+	}
+}
+
+func (f *fixture) createUser(u *store.User) *store.User {
+	f.t.Helper()
+	f.must(f.s.CreateUser(f.ctx, u), "CreateUser(%q)", u.Username)
+	return u
+}
+
+// getUser reads the user back.
+func (f *fixture) getUser(id int64) *store.User {
+	f.t.Helper()
+	u, err := f.s.UserByID(f.ctx, id)
+	f.must(err, "UserByID(%d)", id)
+	return u
+}
+
+// session creates an unrevoked, never rotated session of u created at
+// created, with modify, when not nil, applied before it is stored.
+func (f *fixture) session(u *store.User, created time.Time, modify func(*store.Session)) *store.Session {
+	f.t.Helper()
+	n := seq.Add(1)
+	s := &store.Session{
+		ID:               fmt.Sprintf("session-%d", n),
+		UserID:           u.ID,
+		Username:         u.Username,
+		CreatedAt:        created,
+		LastSeenAt:       created,
+		ExpiresAt:        created.Add(30 * 24 * time.Hour),
+		RefreshHash:      []byte(fmt.Sprintf("refresh-hash-%d", n)),
+		RefreshExpiresAt: created.Add(7 * 24 * time.Hour),
+		UserAgent:        "storetest/1.0",
+		IP:               "192.0.2.1",
+	}
+	if modify != nil {
+		modify(s)
+	}
+	f.must(f.s.CreateSession(f.ctx, s), "CreateSession(%q)", s.ID)
+	return s
+}
+
+// getSession reads the session back.
+func (f *fixture) getSession(id string) *store.Session {
+	f.t.Helper()
+	s, err := f.s.SessionByID(f.ctx, id)
+	f.must(err, "SessionByID(%q)", id)
+	return s
+}
+
+// revoked revokes s with reason at time at and returns it as stored.
+func (f *fixture) revoked(s *store.Session, reason string, at time.Time) *store.Session {
+	f.t.Helper()
+	f.must(f.s.RevokeSession(f.ctx, s.ID, reason, at), "RevokeSession(%q)", s.ID)
+	return f.getSession(s.ID)
+}
+
+// wantRevoked checks that the session with the given ID is revoked with
+// reason at time at.
+func (f *fixture) wantRevoked(id, reason string, at time.Time) {
+	f.t.Helper()
+	s := f.getSession(id)
+	if s.RevokedAt == nil {
+		f.t.Errorf("session %s is not revoked, want revoked with reason %q", id, reason)
+		return
+	}
+	if !sameTime(*s.RevokedAt, ms(at)) || s.RevokedReason != reason {
+		f.t.Errorf("session %s revoked at %v with reason %q, want at %v with reason %q",
+			id, *s.RevokedAt, s.RevokedReason, ms(at), reason)
+	}
+}
+
+// wantUnrevoked checks that the session with the given ID is not revoked.
+func (f *fixture) wantUnrevoked(id string) {
+	f.t.Helper()
+	if s := f.getSession(id); s.RevokedAt != nil || s.RevokedReason != "" {
+		f.t.Errorf("session %s revoked at %s with reason %q, want not revoked", id, fmtTime(s.RevokedAt), s.RevokedReason)
+	}
+}
+
+// ms returns t as a store returns it: in UTC, truncated to the millisecond.
+func ms(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+// sameTime reports whether got is the instant want and in UTC.
+func sameTime(got, want time.Time) bool {
+	return got.Equal(want) && got.Location() == time.UTC
+}
+
+// checkUser reports every field of got that differs from want, times
+// compared at millisecond precision.
+func checkUser(t *testing.T, got, want *store.User) {
+	t.Helper()
+	if got == nil {
+		t.Errorf("user is nil, want %q", want.Username)
+		return
+	}
+	type field struct {
+		name      string
+		got, want any
+	}
+	for _, c := range []field{
+		{"ID", got.ID, want.ID},
+		{"Username", got.Username, want.Username},
+		{"FullName", got.FullName, want.FullName},
+		{"Email", got.Email, want.Email},
+		{"Role", got.Role, want.Role},
+		{"Disabled", got.Disabled, want.Disabled},
+		{"PasswordHash", got.PasswordHash, want.PasswordHash},
+	} {
+		if c.got != c.want {
+			t.Errorf("user %q: %s = %#v, want %#v", want.Username, c.name, c.got, c.want)
+		}
+	}
+	if !sameTime(got.CreatedAt, ms(want.CreatedAt)) {
+		t.Errorf("user %q: CreatedAt = %v, want %v", want.Username, got.CreatedAt, ms(want.CreatedAt))
+	}
+	if !sameTime(got.UpdatedAt, ms(want.UpdatedAt)) {
+		t.Errorf("user %q: UpdatedAt = %v, want %v", want.Username, got.UpdatedAt, ms(want.UpdatedAt))
+	}
+}
+
+// checkSession reports every field of got that differs from want, times
+// compared at millisecond precision.
+func checkSession(t *testing.T, got, want *store.Session) {
+	t.Helper()
+	if got == nil {
+		t.Errorf("session is nil, want %q", want.ID)
+		return
+	}
+	type field struct {
+		name      string
+		got, want any
+	}
+	for _, c := range []field{
+		{"ID", got.ID, want.ID},
+		{"UserID", got.UserID, want.UserID},
+		{"Username", got.Username, want.Username},
+		{"RevokedReason", got.RevokedReason, want.RevokedReason},
+		{"UserAgent", got.UserAgent, want.UserAgent},
+		{"IP", got.IP, want.IP},
+	} {
+		if c.got != c.want {
+			t.Errorf("session %s: %s = %#v, want %#v", want.ID, c.name, c.got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		name      string
+		got, want time.Time
+	}{
+		{"CreatedAt", got.CreatedAt, want.CreatedAt},
+		{"LastSeenAt", got.LastSeenAt, want.LastSeenAt},
+		{"ExpiresAt", got.ExpiresAt, want.ExpiresAt},
+		{"RefreshExpiresAt", got.RefreshExpiresAt, want.RefreshExpiresAt},
+		{"RotatedAt", got.RotatedAt, want.RotatedAt},
+	} {
+		if !sameTime(c.got, ms(c.want)) {
+			t.Errorf("session %s: %s = %v, want %v", want.ID, c.name, c.got, ms(c.want))
+		}
+	}
+	switch {
+	case (got.RevokedAt == nil) != (want.RevokedAt == nil):
+		t.Errorf("session %s: RevokedAt = %v, want %v", want.ID, fmtTime(got.RevokedAt), fmtTime(want.RevokedAt))
+	case got.RevokedAt != nil && !sameTime(*got.RevokedAt, ms(*want.RevokedAt)):
+		t.Errorf("session %s: RevokedAt = %v, want %v", want.ID, *got.RevokedAt, ms(*want.RevokedAt))
+	}
+	if !bytes.Equal(got.RefreshHash, want.RefreshHash) {
+		t.Errorf("session %s: RefreshHash = %q, want %q", want.ID, got.RefreshHash, want.RefreshHash)
+	}
+	if !bytes.Equal(got.PrevRefreshHash, want.PrevRefreshHash) || (got.PrevRefreshHash == nil) != (want.PrevRefreshHash == nil) {
+		t.Errorf("session %s: PrevRefreshHash = %#v, want %#v", want.ID, got.PrevRefreshHash, want.PrevRefreshHash)
+	}
+}
+
+func fmtTime(t *time.Time) string {
+	if t == nil {
+		return "nil"
+	}
+	return t.String()
+}
+
+// checkErr reports whether err is target, and reports a mistake if not.
+func checkErr(t *testing.T, call string, err, target error) bool {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Errorf("%s: error = %v, want one wrapping %q", call, err, target)
+		return false
+	}
+	return true
+}
+
+func usernames(users []*store.User) []string {
+	names := []string{}
+	for _, u := range users {
+		names = append(names, u.Username)
+	}
+	return names
+}
+
+func sessionIDs(sessions []*store.Session) []string {
+	ids := []string{}
+	for _, s := range sessions {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+func ptr[T any](v T) *T { return &v }
