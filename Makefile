@@ -4,21 +4,35 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 ADDR    ?= :8000
 
-.PHONY: all build run test vet fmt-check wasm-check bench deps clean
+.PHONY: all build server wasm run test e2e vet fmt-check wasm-check bench deps clean
 
 all: build
 
-## build: the gatehouse command in bin/
-build:
+## build: the frontend (web/app.wasm, gzipped beside it) and the gatehouse command in bin/
+build: wasm server
+
+server:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/gatehouse ./server/cmd/gatehouse
+
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags "-s -w" -o web/app.wasm ./app/wasm
+	gzip -9 -n -k -f web/app.wasm
 
 ## run: build and serve on SQLite in ./data (the first start prints the admin password)
 run: build
 	GATEHOUSE_ADDR=$(ADDR) ./bin/gatehouse serve
 
-## test: formatting, vet (host and js/wasm), and every test with the race detector
-test: fmt-check vet wasm-check
-	$(GO) test -race -count=1 ./...
+# The browser tests drive the binary and the wasm built once by build.
+E2E_ENV := GATEHOUSE_E2E_BIN=$(CURDIR)/bin/gatehouse GATEHOUSE_E2E_WEB=$(CURDIR)/web
+
+## test: formatting, vet (host and js/wasm), then every test with the race detector,
+## the browser tests included (skipped, saying so, when Chromium is absent)
+test: fmt-check vet wasm-check build
+	$(E2E_ENV) $(GO) test -race -count=1 ./...
+
+## e2e: only the browser tests, verbosely
+e2e: build
+	$(E2E_ENV) $(GO) test -count=1 -v ./app/e2e/
 
 vet:
 	$(GO) vet ./...
@@ -35,9 +49,13 @@ wasm-check:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
 
-## deps: download Go modules
+## deps: download Go modules and install Debian's Chromium for the browser tests
 deps:
 	$(GO) mod download
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "install Chromium for the browser tests: sudo apt-get install chromium"; fi; \
+	fi
 
 clean:
-	rm -rf bin
+	rm -rf bin web/app.wasm web/app.wasm.gz
