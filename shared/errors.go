@@ -21,7 +21,6 @@ const (
 	CodeTooManyAttempts   = "too_many_attempts"
 	CodeUnavailable       = "unavailable"
 	CodeInternal          = "internal"
-	CodeLastAdmin         = "last_admin"
 	CodeMethodNotAllowed  = "method_not_allowed"
 )
 

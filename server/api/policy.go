@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -58,7 +59,7 @@ func (p Policy) String() string {
 type Route struct {
 	Method string // "" for every method
 	Path   string // gorilla/mux path template
-	Prefix bool   // Path is a prefix
+	Prefix bool   // Path is a prefix (never matching under /api/)
 	Policy Policy
 }
 
@@ -81,7 +82,14 @@ func (rt *router) add(r Route, h http.Handler) {
 	}
 	var mr *mux.Route
 	if r.Prefix {
-		mr = rt.mux.PathPrefix(r.Path)
+		// One matcher only: gorilla/mux forgets an earlier method mismatch
+		// when any matcher of a later route matches, so a separate
+		// PathPrefix("/") would turn every 405 into this route's 404.
+		prefix := r.Path
+		mr = rt.mux.MatcherFunc(func(req *http.Request, _ *mux.RouteMatch) bool {
+			p := req.URL.Path
+			return strings.HasPrefix(p, prefix) && !strings.HasPrefix(p, "/api/")
+		})
 	} else {
 		mr = rt.mux.Path(r.Path)
 	}

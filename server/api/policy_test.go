@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -45,8 +46,34 @@ func TestEveryRouteHasAPolicy(t *testing.T) {
 		if r.Policy.kind == policyNone {
 			t.Errorf("%s %s has no policy", r.Method, r.Path)
 		}
-		if r.Policy.IsPublic() && strings.HasPrefix(r.Path, "/api/") && r.Path != shared.PathToken && r.Path != shared.PathTokenRefresh && r.Path != "/api/" {
+		if r.Policy.IsPublic() && strings.HasPrefix(r.Path, "/api/") && r.Path != shared.PathToken && r.Path != shared.PathTokenRefresh {
 			t.Errorf("%s %s is public", r.Method, r.Path)
 		}
+	}
+}
+
+func TestUnknownAPIPathsAndWrongMethodsAnswerJSON(t *testing.T) {
+	frontend := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("pwa")) })
+	s := New(Options{Frontend: frontend})
+	tests := []struct {
+		method, path string
+		status       int
+		body         string
+	}{
+		{"GET", "/api/nothing-here", http.StatusNotFound, `"error":"not_found"`},
+		{"DELETE", shared.PathToken, http.StatusMethodNotAllowed, `"error":"method_not_allowed"`},
+		{"PUT", shared.PathMe, http.StatusMethodNotAllowed, `"error":"method_not_allowed"`},
+		{"GET", "/users", http.StatusOK, "pwa"},
+		{"HEAD", "/", http.StatusOK, ""},
+		{"POST", "/users", http.StatusMethodNotAllowed, `"error":"method_not_allowed"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, httptest.NewRequest(tt.method, tt.path, nil))
+			if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.body) {
+				t.Fatalf("%d %s, want %d with %s", w.Code, w.Body, tt.status, tt.body)
+			}
+		})
 	}
 }

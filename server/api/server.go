@@ -31,7 +31,7 @@ type Options struct {
 	Auth  *auth.Service
 	Admin *admin.Service
 	Store Pinger
-	Log   *slog.Logger
+	Log   *slog.Logger // nil: discard
 	// CORSOrigins may call the API from another origin, with credentials.
 	// Empty: same origin only.
 	CORSOrigins []string
@@ -56,6 +56,9 @@ type Server struct {
 
 // New builds the server and registers every route.
 func New(o Options) *Server {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
 	s := &Server{auth: o.Auth, admin: o.Admin, store: o.Store, log: o.Log, secure: o.CookieSecure}
 	m := mux.NewRouter()
 	m.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -136,11 +139,13 @@ func (s *Server) routes(frontend http.Handler) {
 	rt.handle(http.MethodGet, shared.PathHealth, Public, s.health)
 	rt.handle(http.MethodGet, shared.PathReady, Public, s.ready)
 
-	// Anything else under /api/ is an unknown API route; everything else
-	// belongs to the frontend.
-	rt.add(Route{Path: "/api/", Prefix: true, Policy: Public}, rt.mux.NotFoundHandler)
+	// Every other GET or HEAD outside /api/ belongs to the frontend. An
+	// unknown API path falls through to the JSON 404, and a known one asked
+	// with the wrong method to the JSON 405.
 	if frontend != nil {
-		rt.add(Route{Path: "/", Prefix: true, Policy: Public}, frontend)
+		for _, m := range []string{http.MethodGet, http.MethodHead} {
+			rt.add(Route{Method: m, Path: "/", Prefix: true, Policy: Public}, frontend)
+		}
 	}
 }
 

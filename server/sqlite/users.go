@@ -38,11 +38,18 @@ func userByID(ctx context.Context, q querier, id int64) (*store.User, error) {
 // CreateUser inserts u, setting its ID, CreatedAt and UpdatedAt.
 func (d *DB) CreateUser(ctx context.Context, u *store.User) error {
 	now := fromMillis(millis(time.Now()))
+	created, updated := now, now
+	if !u.CreatedAt.IsZero() {
+		created = fromMillis(millis(u.CreatedAt))
+	}
+	if !u.UpdatedAt.IsZero() {
+		updated = fromMillis(millis(u.UpdatedAt))
+	}
 	res, err := d.db.ExecContext(ctx, `
 		INSERT INTO users (username, full_name, email, role, disabled, password_hash, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.Username, u.FullName, u.Email, string(u.Role), u.Disabled, u.PasswordHash,
-		millis(now), millis(now))
+		millis(created), millis(updated))
 	if err != nil {
 		return d.fail(fmt.Sprintf("create user %q", u.Username), err)
 	}
@@ -50,7 +57,7 @@ func (d *DB) CreateUser(ctx context.Context, u *store.User) error {
 	if err != nil {
 		return d.fail(fmt.Sprintf("create user %q", u.Username), err)
 	}
-	u.ID, u.CreatedAt, u.UpdatedAt = id, now, now
+	u.ID, u.CreatedAt, u.UpdatedAt = id, created, updated
 	return nil
 }
 

@@ -111,7 +111,8 @@ type UserUpdate struct {
 // Store is everything Gatehouse keeps. Every method may also return an error
 // wrapping ErrUnavailable when the database cannot be reached.
 type Store interface {
-	// CreateUser inserts u, setting its ID, CreatedAt and UpdatedAt.
+	// CreateUser inserts u, setting its ID, and CreatedAt and UpdatedAt
+	// to the current time where they are zero.
 	// ErrConflict if the username is taken.
 	CreateUser(ctx context.Context, u *User) error
 	// UserByID returns the user. ErrNotFound.

@@ -1,0 +1,272 @@
+package integration
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gatehouse/app/client"
+	"gatehouse/shared"
+)
+
+func TestRefreshRotation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "GATEHOUSE_REFRESH_GRACE=10s")
+	resp, body := e.rawLogin(adminName, adminPass)
+	login := grant(t, resp, body)
+	sid := claimsOf(t, login.AccessToken).sid
+	e.clock.Advance(time.Second) // so that new access tokens differ from the sign-in one
+
+	var rotated shared.TokenResponse
+	t.Run("a refresh rotates the refresh token", func(t *testing.T) {
+		resp, body := e.refreshWith(login.RefreshToken)
+		rotated = grant(t, resp, body)
+		if rotated.RefreshToken == "" || rotated.RefreshToken == login.RefreshToken {
+			t.Fatalf("refresh_token %q, want a new one", rotated.RefreshToken)
+		}
+		if rotated.RefreshExpiresIn <= 0 {
+			t.Fatalf("refresh_expires_in %d", rotated.RefreshExpiresIn)
+		}
+		if resp.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("Cache-Control %q", resp.Header.Get("Cache-Control"))
+		}
+		if c := refreshCookie(resp); c == nil || c.Value != rotated.RefreshToken || !c.HttpOnly || c.Path != shared.CookiePath {
+			t.Fatalf("Set-Cookie %q, want the new refresh token", resp.Header.Values("Set-Cookie"))
+		}
+		if ti := claimsOf(t, rotated.AccessToken); ti.sid != sid || rotated.AccessToken == login.AccessToken {
+			t.Fatalf("new access token for session %s, want a new token for %s", ti.sid, sid)
+		}
+	})
+
+	t.Run("the previous refresh token within the grace gets an access token without rotation", func(t *testing.T) {
+		e.clock.Advance(5 * time.Second)
+		resp, body := e.refreshWith(login.RefreshToken)
+		tr := grant(t, resp, body)
+		var keys map[string]any
+		_ = json.Unmarshal(body, &keys)
+		if _, ok := keys["refresh_token"]; ok {
+			t.Fatalf("body %s carries a refresh_token", body)
+		}
+		if _, ok := keys["refresh_expires_in"]; ok {
+			t.Fatalf("body %s carries refresh_expires_in", body)
+		}
+		if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
+			t.Fatalf("Set-Cookie %q on a refresh that did not rotate", sc)
+		}
+		if claimsOf(t, tr.AccessToken).sid != sid {
+			t.Fatal("access token of another session")
+		}
+		if r, b := e.do("GET", shared.PathAuthCheck, tr.AccessToken, nil, nil); r.StatusCode != http.StatusNoContent {
+			t.Fatalf("the grace-window token is refused: %d %s", r.StatusCode, b)
+		}
+	})
+
+	t.Run("the previous refresh token after the grace is reuse: 400 invalid_grant and the session revoked", func(t *testing.T) {
+		e.clock.Advance(6 * time.Second) // 11 s after the rotation
+		resp, body := e.refreshWith(login.RefreshToken)
+		wantEnvelope(t, resp, body, http.StatusBadRequest, shared.CodeInvalidGrant)
+
+		r, b := e.do("GET", shared.PathAuthCheck, rotated.AccessToken, nil, nil)
+		wantTokenError(t, r, b, true)
+		resp, body = e.refreshWith(rotated.RefreshToken)
+		wantEnvelope(t, resp, body, http.StatusBadRequest, shared.CodeInvalidGrant)
+	})
+
+	t.Run("the reuse is audited as refresh_reuse", func(t *testing.T) {
+		page, err := e.admin().Audit(bg, client.AuditQuery{Action: shared.ActionRefreshReuse})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != 1 || len(page.Items) != 1 {
+			t.Fatalf("%d refresh_reuse events, want 1: %+v", page.Total, page.Items)
+		}
+		ev := page.Items[0]
+		if ev.Target != "session "+sid || ev.Actor != adminName || ev.Outcome != shared.OutcomeDenied {
+			t.Fatalf("event %+v, want the session %s of %s, denied", ev, sid, adminName)
+		}
+		sessions, err := e.admin().Sessions(bg, client.SessionQuery{Active: ptr(false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found bool
+		for _, s := range sessions.Items {
+			if s.ID == sid {
+				found = s.RevokedAt != nil && s.RevokedReason == shared.RevokedRefreshReuse
+			}
+		}
+		if !found {
+			t.Fatalf("session %s is not listed as revoked for refresh reuse: %+v", sid, sessions.Items)
+		}
+	})
+}
+
+func TestRefreshGrants(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tests := []struct {
+		name   string
+		send   func(refresh string) (*http.Response, []byte)
+		status int
+	}{
+		{"POST /api/token with grant_type=refresh_token rotates", func(r string) (*http.Response, []byte) {
+			form := url.Values{"grant_type": {shared.GrantRefreshToken}, "refresh_token": {r}}
+			return e.do("POST", shared.PathToken, "", formHeader, strings.NewReader(form.Encode()))
+		}, http.StatusOK},
+		{"POST /api/token/refresh with the cookie and no body rotates", func(r string) (*http.Response, []byte) {
+			return e.do("POST", shared.PathTokenRefresh, "", http.Header{"Cookie": {shared.CookieRefresh + "=" + r}}, nil)
+		}, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := e.rawLogin(adminName, adminPass)
+			login := grant(t, resp, body)
+			resp, body = tt.send(login.RefreshToken)
+			tr := grant(t, resp, body)
+			if tr.RefreshToken == "" || tr.RefreshToken == login.RefreshToken {
+				t.Fatalf("no rotation: %s", body)
+			}
+		})
+	}
+
+	bad := []struct {
+		name  string
+		token string
+	}{
+		{"an unknown refresh token", "bm90LWEtcmVmcmVzaC10b2tlbi1hdC1hbGwtbm90LWF0LWFsbA"},
+		{"an access token as refresh token", e.login(adminName, adminPass).Tokens.Token()},
+		{"no refresh token at all", ""},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name+" is 400 invalid_grant", func(t *testing.T) {
+			resp, body := e.refreshWith(tt.token)
+			wantEnvelope(t, resp, body, http.StatusBadRequest, shared.CodeInvalidGrant)
+		})
+	}
+
+	t.Run("a bad refresh cookie is 400 invalid_grant and cleared", func(t *testing.T) {
+		resp, body := e.do("POST", shared.PathTokenRefresh, "", http.Header{"Cookie": {shared.CookieRefresh + "=forged"}}, nil)
+		wantEnvelope(t, resp, body, http.StatusBadRequest, shared.CodeInvalidGrant)
+		if c := refreshCookie(resp); c == nil || c.MaxAge >= 0 || c.Value != "" {
+			t.Fatalf("Set-Cookie %q, want the refresh cookie cleared", resp.Header.Values("Set-Cookie"))
+		}
+	})
+
+	t.Run("a refresh token past its lifetime is 400 invalid_grant", func(t *testing.T) {
+		e2 := newEnv(t, "GATEHOUSE_REFRESH_TTL=1h", "GATEHOUSE_SESSION_MAX=12h")
+		resp, body := e2.rawLogin(adminName, adminPass)
+		login := grant(t, resp, body)
+		if login.RefreshExpiresIn != 3600 {
+			t.Fatalf("refresh_expires_in %d, want 3600", login.RefreshExpiresIn)
+		}
+		e2.clock.Advance(time.Hour)
+		resp, body = e2.refreshWith(login.RefreshToken)
+		wantEnvelope(t, resp, body, http.StatusBadRequest, shared.CodeInvalidGrant)
+	})
+
+	t.Run("the client refreshes through its cookie jar and rotates the cookie", func(t *testing.T) {
+		c := e.login(adminName, adminPass)
+		before, cookie := c.Tokens.Token(), e.jarRefresh(c)
+		e.clock.Advance(time.Second)
+		if err := c.Refresh(bg); err != nil {
+			t.Fatal(err)
+		}
+		if c.Tokens.Token() == before || e.jarRefresh(c) == cookie || e.jarRefresh(c) == "" {
+			t.Fatal("the client's token or refresh cookie did not change")
+		}
+		if err := c.Check(bg); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("the client recovers from an expired access token through the cookie", func(t *testing.T) {
+		c := e.login(adminName, adminPass)
+		before := c.Tokens.Token()
+		e.clock.Advance(e.sys.Config.AccessTTL + time.Minute)
+		me, err := c.Me(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if me.Username != adminName || c.Tokens.Token() == before {
+			t.Fatalf("me %+v; token changed = %v", me, c.Tokens.Token() != before)
+		}
+	})
+}
+
+func TestConcurrentRefreshRotatesOnce(t *testing.T) {
+	t.Parallel()
+	const n = 50
+	e := newEnv(t)
+	resp, body := e.rawLogin(adminName, adminPass)
+	login := grant(t, resp, body)
+	sid := claimsOf(t, login.AccessToken).sid
+
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: n}}
+	defer hc.CloseIdleConnections()
+	form := []byte(url.Values{"refresh_token": {login.RefreshToken}}.Encode())
+	results := make([]rawResult, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			results[i] = send(hc, "POST", e.srv.URL+shared.PathTokenRefresh, "", formHeader, form)
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	var rotations int
+	var newRefresh string
+	for i, r := range results {
+		if r.err != nil {
+			t.Fatalf("request %d: %v", i, r.err)
+		}
+		if r.status >= 500 {
+			t.Fatalf("request %d: %d %s", i, r.status, r.body)
+		}
+		if r.status != http.StatusOK {
+			t.Fatalf("request %d: %d %s, want 200 (the others are inside the grace)", i, r.status, r.body)
+		}
+		var tr shared.TokenResponse
+		if err := json.Unmarshal(r.body, &tr); err != nil || tr.AccessToken == "" {
+			t.Fatalf("request %d: body %s", i, r.body)
+		}
+		if claimsOf(t, tr.AccessToken).sid != sid {
+			t.Fatalf("request %d: token of another session", i)
+		}
+		if tr.RefreshToken != "" {
+			rotations++
+			newRefresh = tr.RefreshToken
+			if ck := r.header.Values("Set-Cookie"); len(ck) != 1 {
+				t.Fatalf("the rotating answer sets cookies %q", ck)
+			}
+		} else if ck := r.header.Values("Set-Cookie"); len(ck) != 0 {
+			t.Fatalf("a grace answer sets cookies %q", ck)
+		}
+	}
+	if rotations != 1 {
+		t.Fatalf("%d answers carry a refresh_token, want exactly 1", rotations)
+	}
+
+	t.Run("the session is alive afterwards", func(t *testing.T) {
+		if r, b := e.do("GET", shared.PathAuthCheck, login.AccessToken, nil, nil); r.StatusCode != http.StatusNoContent {
+			t.Fatalf("access token refused: %d %s", r.StatusCode, b)
+		}
+		resp, body := e.refreshWith(newRefresh)
+		tr := grant(t, resp, body)
+		if tr.RefreshToken == "" {
+			t.Fatal("the winning refresh token did not rotate")
+		}
+		page, err := e.admin().Audit(bg, client.AuditQuery{Action: shared.ActionRefreshReuse})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != 0 {
+			t.Fatalf("concurrent refreshes were taken for reuse: %+v", page.Items)
+		}
+	})
+}
