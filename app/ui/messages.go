@@ -1,0 +1,117 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"gatehouse/app/client"
+	"gatehouse/shared"
+)
+
+// Message turns an error from the API client into words a person
+// understands.
+func Message(err error) string {
+	if err == nil {
+		return ""
+	}
+	if errors.Is(err, ErrOffline) {
+		return "You are offline. Changes can't be saved until the connection is back."
+	}
+	if errors.Is(err, client.ErrLoggedOut) {
+		return "Your session has ended. Please sign in again."
+	}
+	var ve *shared.ValidationError
+	if errors.As(err, &ve) {
+		return "Please correct the highlighted fields."
+	}
+	var e *shared.Error
+	if !errors.As(err, &e) {
+		return "The server could not be reached. Check your connection and try again."
+	}
+	switch e.Code {
+	case shared.CodeInvalidGrant:
+		if e.Status == http.StatusUnauthorized {
+			return "Wrong username or password."
+		}
+		return "Your session has ended. Please sign in again."
+	case shared.CodeInvalidToken:
+		return "Your session has ended. Please sign in again."
+	case shared.CodeInactiveUser:
+		return "This account is disabled. Ask an administrator to enable it."
+	case shared.CodeInsufficientScope:
+		return "You are not allowed to do that: " + e.Description + "."
+	case shared.CodeValidationFailed:
+		return "Please correct the highlighted fields."
+	case shared.CodeConflict:
+		return capitalise(e.Description) + "."
+	case shared.CodeNotFound:
+		return "That record no longer exists. It may have been deleted."
+	case shared.CodeTooManyAttempts:
+		return "Too many failed sign-in attempts. Wait a minute and try again."
+	case shared.CodeUnavailable:
+		return "The server's database is unavailable. Try again in a moment."
+	case shared.CodeInvalidRequest:
+		return "The request was not understood: " + e.Description + "."
+	}
+	return "Something went wrong on the server. Try again, and tell an administrator if it keeps happening."
+}
+
+// FieldErrors returns the per-field messages of a validation failure, from
+// the server's answer or from the shared rules checked before sending.
+func FieldErrors(err error) map[string]string {
+	var ve *shared.ValidationError
+	if errors.As(err, &ve) {
+		return ve.Fields
+	}
+	var e *shared.Error
+	if errors.As(err, &e) {
+		return e.Fields
+	}
+	return nil
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	if c := s[0]; c >= 'a' && c <= 'z' {
+		return string(c-'a'+'A') + s[1:]
+	}
+	return s
+}
+
+// Age says how long ago t was, in rough words.
+func Age(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 48*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	}
+	return plural(int(d/(24*time.Hour)), "day") + " ago"
+}
+
+// Countdown formats a remaining duration as m:ss or h:mm:ss.
+func Countdown(d time.Duration) string {
+	if d <= 0 {
+		return "0:00"
+	}
+	d = d.Round(time.Second)
+	h, m, s := int(d/time.Hour), int(d/time.Minute)%60, int(d/time.Second)%60
+	if h > 0 {
+		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
+	}
+	return fmt.Sprintf("%d:%02d", m, s)
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}

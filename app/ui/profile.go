@@ -1,0 +1,185 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"gatehouse/shared"
+)
+
+// Profile lets the signed-in user change their full name and e-mail, and
+// their password (which signs out their other sessions).
+type Profile struct {
+	app.Compo
+	Env *Env
+
+	at              time.Time
+	filled          bool // the form holds the loaded profile
+	fullName, email string
+	errs            map[string]string
+	err, msg        string
+	busy            bool
+
+	pw passwordDraft
+	pageCtx
+}
+
+// passwordDraft is the change-password form.
+type passwordDraft struct {
+	current, next, repeat string
+	errs                  map[string]string
+	err, msg              string
+	busy                  bool
+}
+
+// request checks the form with the shared rules, plus that the new
+// password was typed the same twice.
+func (d *passwordDraft) request() (shared.PasswordChange, error) {
+	in := shared.PasswordChange{CurrentPassword: d.current, NewPassword: d.next}
+	err := in.Validate()
+	if d.repeat == d.next {
+		return in, err
+	}
+	f := shared.FieldErrors{}
+	if fe := FieldErrors(err); fe != nil {
+		f = fe
+	}
+	f.Add("repeat_password", "does not match the new password")
+	return in, f.Err()
+}
+
+// profileRequest returns the profile change, checked with the shared rules.
+func profileRequest(fullName, email string) (shared.ProfileUpdate, error) {
+	fn, em := strings.TrimSpace(fullName), strings.TrimSpace(email)
+	in := shared.ProfileUpdate{FullName: &fn, Email: &em}
+	return in, in.Validate()
+}
+
+// OnMount loads the profile into the form.
+func (p *Profile) OnMount(ctx app.Context) {
+	p.mounted(ctx)
+	env := p.Env
+	load(ctx, env, "me", env.API.Me, func(ctx app.Context, me *shared.User, at time.Time, err error) {
+		if err != nil {
+			p.err = Message(err)
+			return
+		}
+		p.at = at
+		if at.IsZero() || env.Me() == nil {
+			env.SetMe(me)
+		}
+		p.fill(me)
+	})
+}
+
+// fill puts u into the form unless the user already started typing.
+func (p *Profile) fill(u *shared.User) {
+	if p.filled {
+		return
+	}
+	p.filled, p.fullName, p.email = true, u.FullName, u.Email
+}
+
+func (p *Profile) save(ctx app.Context, e app.Event) {
+	e.PreventDefault()
+	if p.busy {
+		return
+	}
+	p.msg = ""
+	in, err := profileRequest(p.fullName, p.email)
+	p.err, p.errs = formError(err)
+	if err != nil {
+		return
+	}
+	p.busy = true
+	ctx, env := p.live(ctx), p.Env
+	var saved *shared.User
+	write(ctx, env, func(c context.Context) (err error) {
+		saved, err = env.API.UpdateMe(c, in)
+		return err
+	}, func(ctx app.Context, err error) {
+		p.busy = false
+		if p.err, p.errs = formError(err); err != nil {
+			return
+		}
+		env.SetMe(saved)
+		env.Cache.Put("me", saved)
+		p.fullName, p.email, p.at = saved.FullName, saved.Email, time.Time{}
+		p.msg = "Your profile was saved."
+	})
+}
+
+func (p *Profile) changePassword(ctx app.Context, e app.Event) {
+	e.PreventDefault()
+	d := &p.pw
+	if d.busy {
+		return
+	}
+	d.msg = ""
+	in, err := d.request()
+	d.err, d.errs = formError(err)
+	if err != nil {
+		return
+	}
+	d.busy = true
+	ctx, env := p.live(ctx), p.Env
+	write(ctx, env, func(c context.Context) error { return env.API.ChangePassword(c, in) }, func(ctx app.Context, err error) {
+		d.busy = false
+		if d.err, d.errs = formError(err); err != nil {
+			return
+		}
+		p.pw = passwordDraft{msg: "Your password was changed. Your other sessions were signed out; this one stays signed in."}
+	})
+}
+
+// Render draws the page.
+func (p *Profile) Render() app.UI {
+	d := &p.pw
+	username := ""
+	if me := p.Env.Me(); me != nil {
+		username = me.Username
+	}
+	return &Frame{Env: p.Env, Path: "/profile", Content: []app.UI{
+		app.H1().Text("Profile"),
+		staleNote(p.at),
+		app.Form().Class("card form").ID("profile-form").NoValidate(true).OnSubmit(p.save).Body(
+			app.H2().Text("Your details"),
+			app.If(username != "", func() app.UI {
+				return app.P().Class("muted").Textf("Signed in as %s.", username)
+			}),
+			errorNote(p.err),
+			formRow("Full name", "profile-fullname", app.Input().Type("text").ID("profile-fullname").Attr("autocomplete", "name").
+				Value(p.fullName).OnInput(p.typed(&p.fullName)), p.errs["full_name"]),
+			formRow("E-mail", "profile-email", app.Input().Type("email").ID("profile-email").Attr("autocomplete", "email").
+				Value(p.email).OnInput(p.typed(&p.email)), p.errs["email"]),
+			app.Div().Class("actions").Body(submitButton("profile-save", "Save", "Saving…", p.busy)),
+			successNote("profile-message", p.msg),
+		),
+		app.Form().Class("card form").ID("password-form").NoValidate(true).OnSubmit(p.changePassword).Body(
+			app.H2().Text("Change password"),
+			app.P().Class("muted").Text("Changing your password signs out your other sessions."),
+			errorNote(d.err),
+			formRow("Current password", "current-password", app.Input().Type("password").ID("current-password").
+				Attr("autocomplete", "current-password").Value(d.current).OnInput(p.ValueTo(&d.current)), d.errs["current_password"]),
+			formRow("New password", "new-password", app.Input().Type("password").ID("new-password").
+				Attr("autocomplete", "new-password").Value(d.next).OnInput(p.ValueTo(&d.next)), d.errs["new_password"]),
+			formRow("Repeat the new password", "repeat-password", app.Input().Type("password").ID("repeat-password").
+				Attr("autocomplete", "new-password").Value(d.repeat).OnInput(p.ValueTo(&d.repeat)), d.errs["repeat_password"]),
+			app.Div().Class("actions").Body(submitButton("password-save", "Change password", "Changing…", d.busy)),
+			successNote("password-message", d.msg),
+		),
+	}}
+}
+
+// typed stores an input's value in v and marks the form as the user's, so
+// that a late load does not overwrite it.
+func (p *Profile) typed(v *string) app.EventHandler {
+	store := p.ValueTo(v)
+	return func(ctx app.Context, e app.Event) {
+		p.filled = true
+		store(ctx, e)
+	}
+}
