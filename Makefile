@@ -28,6 +28,7 @@ E2E_ENV := GATEHOUSE_E2E_BIN=$(CURDIR)/bin/gatehouse GATEHOUSE_E2E_WEB=$(CURDIR)
 ## test: formatting, vet (host and js/wasm), then every test with the race detector,
 ## the browser tests included (skipped, saying so, when Chromium is absent)
 test: fmt-check vet wasm-check build
+	@command -v chromium >/dev/null 2>&1 || echo "NOTE: browser tests (app/e2e) will be skipped: chromium not found; run make deps"
 	$(E2E_ENV) $(GO) test -race -count=1 ./...
 
 ## e2e: only the browser tests, verbosely

@@ -60,6 +60,12 @@ func (l *Login) submit(ctx app.Context, e app.Event) {
 		if err != nil {
 			l.err = Message(err)
 			l.password = ""
+			// go-app updates the value attribute, not what the user typed
+			// into the field; clear the field itself so that it shows what
+			// the form holds.
+			if app.IsClient {
+				app.Window().GetElementByID("password").Set("value", "")
+			}
 			return
 		}
 		l.password = ""

@@ -1,0 +1,26 @@
+// Package e2e holds Gatehouse's end-to-end tests: they start the real
+// gatehouse binary (bin/gatehouse serve) as a subprocess, open the
+// WebAssembly frontend in a real headless Chromium driven through the
+// DevTools protocol (github.com/chromedp/chromedp), and check what a person
+// would see and what the API then holds.
+//
+// The package has no code of its own besides this comment; everything is in
+// its _test.go files. It uses the API client of gatehouse/app/client to set
+// up users and sessions, and never imports anything under gatehouse/server:
+// the server is exercised only as a running program.
+//
+// Run the tests through make, which builds what they drive:
+//
+//	make e2e    # builds bin/gatehouse and web/app.wasm, then go test -v ./app/e2e/
+//	make test   # everything, these tests included
+//
+// make sets GATEHOUSE_E2E_BIN (the gatehouse binary) and GATEHOUSE_E2E_WEB
+// (the web directory with app.wasm). Without them, or without a chromium
+// on PATH (make deps installs it), every test is skipped and says why —
+// unless GATEHOUSE_E2E_REQUIRE=1, as in CI, which turns the skip into a
+// failure. Each test leaves a full-page screenshot of the page it ended on
+// in .screenshots/<TestName>.png at the repository root, pass or fail.
+//
+// The test files build only for the host (not js/wasm): they drive a
+// browser, they do not run in one.
+package e2e
