@@ -110,12 +110,16 @@ func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 	return db, nil
 }
 
-// redact hides the password of a URL-like string.
+// redact hides the password of a URL-like string. A string without a
+// scheme is hidden whole: it may be user:password@host or a key=value
+// connection string holding a password.
 func redact(u string) string {
-	if at := strings.LastIndex(u, "@"); at >= 0 {
-		if scheme := strings.Index(u, "://"); scheme >= 0 && scheme < at {
-			return u[:scheme+3] + "…" + u[at:]
-		}
+	scheme := strings.Index(u, "://")
+	if scheme < 0 {
+		return "…"
+	}
+	if at := strings.LastIndex(u, "@"); at > scheme {
+		return u[:scheme+3] + "…" + u[at:]
 	}
 	return u
 }

@@ -63,8 +63,9 @@ type setting struct {
 }
 
 // Parse reads args (without the program name) and the environment through
-// getenv.
-func Parse(name string, args []string, getenv func(string) string, output io.Writer) (*Config, error) {
+// getenv. extra may register further flags of a command on the same flag
+// set, so that they mix freely with the settings.
+func Parse(name string, args []string, getenv func(string) string, output io.Writer, extra ...func(*flag.FlagSet)) (*Config, error) {
 	var c Config
 	var origins, level string
 	settings := []setting{
@@ -105,6 +106,9 @@ func Parse(name string, args []string, getenv func(string) string, output io.Wri
 		if s.flag != "" {
 			fs.Func(s.flag, s.usage+" ($"+s.env+", default "+strconv.Quote(s.def)+")", s.set)
 		}
+	}
+	for _, f := range extra {
+		f(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err

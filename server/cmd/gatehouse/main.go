@@ -43,7 +43,8 @@ const usage = `usage: gatehouse <command> [flags]
 
 commands:
   serve         start the server
-  create-admin  create an admin account (-username, -password; random password if none)
+  create-admin  create an admin account (-username, -password; random password if none;
+                the settings flags of serve apply too, e.g. -data-dir)
   version       print the version
 `
 
@@ -129,36 +130,33 @@ func displayURL(addr string) string {
 }
 
 func createAdmin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gatehouse create-admin", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	username := fs.String("username", "", "username of the new admin (default $GATEHOUSE_ADMIN_USERNAME or admin)")
-	password := fs.String("password", "", "password (default $GATEHOUSE_ADMIN_PASSWORD, else random and printed)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := config.Parse("gatehouse create-admin", fs.Args(), getenv, stderr)
+	var username, password string
+	cfg, err := config.Parse("gatehouse create-admin", args, getenv, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&username, "username", "", "username of the new admin (default $GATEHOUSE_ADMIN_USERNAME or admin)")
+		fs.StringVar(&password, "password", "", "password (default $GATEHOUSE_ADMIN_PASSWORD, else random and printed)")
+	})
 	if err != nil {
 		return err
 	}
-	if *username == "" {
-		*username = cfg.AdminUsername
+	if username == "" {
+		username = cfg.AdminUsername
 	}
-	if *password == "" {
-		*password = cfg.AdminPassword
+	if password == "" {
+		password = cfg.AdminPassword
 	}
-	printed := *password == ""
+	printed := password == ""
 	sys, err := boot.Open(ctx, cfg, newLogger(stderr, cfg.LogLevel), boot.Options{})
 	if err != nil {
 		return err
 	}
 	defer sys.Close()
-	if err := boot.CreateAdmin(ctx, sys, *username, password); err != nil {
+	if err := boot.CreateAdmin(ctx, sys, username, &password); err != nil {
 		return err
 	}
 	if printed {
-		fmt.Fprintf(stdout, "created admin %q with password: %s\n", *username, *password)
+		fmt.Fprintf(stdout, "created admin %q with password: %s\n", username, password)
 	} else {
-		fmt.Fprintf(stdout, "created admin %q\n", *username)
+		fmt.Fprintf(stdout, "created admin %q\n", username)
 	}
 	return nil
 }

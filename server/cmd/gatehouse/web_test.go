@@ -1,0 +1,397 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"gatehouse/app/ui"
+	"gatehouse/server/config"
+)
+
+var discard = slog.New(slog.DiscardHandler)
+
+// fakeWasm stands for a built app.wasm.
+var fakeWasm = append([]byte("\x00asm\x01\x00\x00\x00"), bytes.Repeat([]byte("gatehouse wasm "), 200)...)
+
+func gz(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func gunzip(t testing.TB, b []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("not gzip: %v", err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// webDir writes a web directory: files maps names (with / for
+// subdirectories) to contents.
+func webDir(t testing.TB, files map[string][]byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func get(h http.Handler, path string, header ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestGunzipMatches(t *testing.T) {
+	raw := []byte("the raw bytes")
+	full := gz(t, raw)
+	tests := []struct {
+		name string
+		gz   []byte
+		want bool
+	}{
+		{"the gzip of the raw bytes matches", full, true},
+		{"the gzip of other bytes does not match", gz(t, []byte("older bytes")), false},
+		{"the gzip of a prefix does not match", gz(t, raw[:5]), false},
+		{"bytes that are not gzip do not match", raw, false},
+		{"a truncated gzip does not match", full[:len(full)-6], false},
+		{"nothing does not match", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := gunzipMatches(tt.gz, raw); got != tt.want {
+				t.Errorf("gunzipMatches = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWebResourcesWasm(t *testing.T) {
+	// A precompressed app.wasm.gz that matches, told apart from one
+	// compressed at start by its header's name.
+	var pre bytes.Buffer
+	zw := gzip.NewWriter(&pre)
+	zw.Name = "precompressed"
+	zw.Write(fakeWasm)
+	zw.Close()
+
+	tests := []struct {
+		name     string
+		files    map[string][]byte
+		encoding string // Accept-Encoding
+		// wantGzip: the body is gzip and decompresses to fakeWasm;
+		// otherwise it is fakeWasm itself.
+		wantGzip bool
+		// wantBody, if set, is the exact body.
+		wantBody []byte
+	}{
+		{
+			name:     "a client accepting gzip gets app.wasm compressed",
+			files:    map[string][]byte{"app.wasm": fakeWasm},
+			encoding: "gzip",
+			wantGzip: true,
+		},
+		{
+			name:     "a client not accepting gzip gets the raw app.wasm",
+			files:    map[string][]byte{"app.wasm": fakeWasm},
+			encoding: "",
+		},
+		{
+			name:     "a client refusing gzip with q=0 gets the raw app.wasm",
+			files:    map[string][]byte{"app.wasm": fakeWasm},
+			encoding: "br, gzip;q=0",
+		},
+		{
+			name:     "a stale app.wasm.gz beside app.wasm is not served",
+			files:    map[string][]byte{"app.wasm": fakeWasm, "app.wasm.gz": gz(t, []byte("an older build"))},
+			encoding: "gzip",
+			wantGzip: true,
+		},
+		{
+			name:     "an app.wasm.gz that is not gzip is not served",
+			files:    map[string][]byte{"app.wasm": fakeWasm, "app.wasm.gz": []byte("garbage")},
+			encoding: "gzip",
+			wantGzip: true,
+		},
+		{
+			name:     "a matching app.wasm.gz is served as it is",
+			files:    map[string][]byte{"app.wasm": fakeWasm, "app.wasm.gz": pre.Bytes()},
+			encoding: "gzip",
+			wantGzip: true,
+			wantBody: pre.Bytes(),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := newWebResources(webDir(t, tt.files), discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := get(res, "/web/app.wasm", "Accept-Encoding", tt.encoding)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d, want 200", rec.Code)
+			}
+			h := rec.Header()
+			if got := h.Get("Content-Type"); got != "application/wasm" {
+				t.Errorf("Content-Type = %q, want application/wasm", got)
+			}
+			if got := h.Get("Vary"); got != "Accept-Encoding" {
+				t.Errorf("Vary = %q, want Accept-Encoding", got)
+			}
+			body := rec.Body.Bytes()
+			if tt.wantGzip {
+				if got := h.Get("Content-Encoding"); got != "gzip" {
+					t.Errorf("Content-Encoding = %q, want gzip", got)
+				}
+				if got := gunzip(t, body); !bytes.Equal(got, fakeWasm) {
+					t.Errorf("body gunzips to %d bytes %.20q…, want the %d bytes of app.wasm", len(got), got, len(fakeWasm))
+				}
+			} else {
+				if got := h.Get("Content-Encoding"); got != "" {
+					t.Errorf("Content-Encoding = %q, want none", got)
+				}
+				if !bytes.Equal(body, fakeWasm) {
+					t.Errorf("body is %d bytes %.20q…, want the raw app.wasm", len(body), body)
+				}
+			}
+			if tt.wantBody != nil && !bytes.Equal(body, tt.wantBody) {
+				t.Errorf("body is not the precompressed file")
+			}
+		})
+	}
+}
+
+func TestWebResources(t *testing.T) {
+	icon := []byte("<svg/>")
+	dir := webDir(t, map[string][]byte{"app.wasm": fakeWasm, "icon.svg": icon, "sub/inner.css": []byte("b{}")})
+	res, err := newWebResources(dir, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		path     string
+		header   []string
+		wantCode int
+		wantBody []byte // nil: not checked
+	}{
+		{name: "another file is served as it is", path: "/web/icon.svg", wantCode: http.StatusOK, wantBody: icon},
+		{name: "a file in a subdirectory is served", path: "/web/sub/inner.css", wantCode: http.StatusOK, wantBody: []byte("b{}")},
+		{name: "the listing of /web/ is refused", path: "/web/", wantCode: http.StatusNotFound},
+		{name: "the listing of a subdirectory is refused", path: "/web/sub/", wantCode: http.StatusNotFound},
+		{name: "a subdirectory without its slash is refused", path: "/web/sub", wantCode: http.StatusNotFound},
+		{name: "a missing file is not found", path: "/web/nope.js", wantCode: http.StatusNotFound},
+		{
+			name: "a client holding the raw ETag is told app.wasm did not change", path: "/web/app.wasm",
+			header: []string{"If-None-Match", `"` + res.wasmHash + `"`}, wantCode: http.StatusNotModified,
+		},
+		{
+			name: "a client holding the gzip ETag is told app.wasm did not change", path: "/web/app.wasm",
+			header: []string{"Accept-Encoding", "gzip", "If-None-Match", `"` + res.wasmHash + `-gz"`}, wantCode: http.StatusNotModified,
+		},
+		{
+			name: "the raw ETag does not stand for the gzip body", path: "/web/app.wasm",
+			header: []string{"Accept-Encoding", "gzip", "If-None-Match", `"` + res.wasmHash + `"`}, wantCode: http.StatusOK,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := get(res, tt.path, tt.header...)
+			if rec.Code != tt.wantCode {
+				t.Fatalf("status %d, want %d; body %.100q", rec.Code, tt.wantCode, rec.Body)
+			}
+			if tt.wantBody != nil && !bytes.Equal(rec.Body.Bytes(), tt.wantBody) {
+				t.Errorf("body = %q, want %q", rec.Body, tt.wantBody)
+			}
+		})
+	}
+	t.Run("the hash and size describe app.wasm", func(t *testing.T) {
+		if len(res.wasmHash) != 12 || res.wasmHash == "nowasm" {
+			t.Errorf("wasmHash = %q, want 12 hex digits", res.wasmHash)
+		}
+		if res.wasmSize != len(fakeWasm) {
+			t.Errorf("wasmSize = %d, want %d", res.wasmSize, len(fakeWasm))
+		}
+	})
+	t.Run("another app.wasm gets another hash", func(t *testing.T) {
+		other, err := newWebResources(webDir(t, map[string][]byte{"app.wasm": []byte("\x00asm other")}), discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if other.wasmHash == res.wasmHash {
+			t.Errorf("both builds hash to %q", res.wasmHash)
+		}
+	})
+}
+
+func TestWebResourcesWithoutWasm(t *testing.T) {
+	res, err := newWebResources(webDir(t, map[string][]byte{"icon.svg": []byte("<svg/>")}), discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("the hash is nowasm", func(t *testing.T) {
+		if res.wasmHash != "nowasm" {
+			t.Errorf("wasmHash = %q", res.wasmHash)
+		}
+	})
+	t.Run("app.wasm is not found instead of served specially", func(t *testing.T) {
+		rec := get(res, "/web/app.wasm", "Accept-Encoding", "gzip")
+		if rec.Code != http.StatusNotFound || rec.Header().Get("Content-Encoding") != "" || rec.Header().Get("Content-Type") == "application/wasm" {
+			t.Errorf("status %d with headers\n%s", rec.Code, fmtHeader(rec.Header()))
+		}
+	})
+	t.Run("the other files are still served", func(t *testing.T) {
+		if rec := get(res, "/web/icon.svg"); rec.Code != http.StatusOK {
+			t.Errorf("icon.svg: status %d", rec.Code)
+		}
+	})
+}
+
+func fmtHeader(h http.Header) string {
+	var b strings.Builder
+	h.Write(&b)
+	return b.String()
+}
+
+// The frontend registers go-app routes globally: build it once per test
+// binary. Its directory outlives any one test, so TestMain removes it.
+var (
+	frontendOnce sync.Once
+	frontend     http.Handler
+	frontendDir  string
+	frontendErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if frontendDir != "" {
+		os.RemoveAll(frontendDir)
+	}
+	os.Exit(code)
+}
+
+func sharedFrontend(t *testing.T) http.Handler {
+	t.Helper()
+	frontendOnce.Do(func() {
+		frontendDir, frontendErr = os.MkdirTemp("", "gatehouse-web-")
+		if frontendErr != nil {
+			return
+		}
+		for name, content := range map[string][]byte{"app.wasm": fakeWasm, "icon.svg": []byte("<svg/>")} {
+			if frontendErr = os.WriteFile(filepath.Join(frontendDir, name), content, 0o644); frontendErr != nil {
+				return
+			}
+		}
+		var cfg *config.Config
+		env := map[string]string{"GATEHOUSE_WEB_DIR": frontendDir}
+		if cfg, frontendErr = config.Parse("test", nil, func(k string) string { return env[k] }, io.Discard); frontendErr != nil {
+			return
+		}
+		frontend, frontendErr = newFrontend(cfg, discard)
+	})
+	if frontendErr != nil {
+		t.Fatal(frontendErr)
+	}
+	return frontend
+}
+
+func TestFrontend(t *testing.T) {
+	h := sharedFrontend(t)
+
+	t.Run("the manifest lists local icons only", func(t *testing.T) {
+		rec := get(h, "/manifest.webmanifest")
+		if rec.Code != http.StatusOK {
+			t.Fatalf("status %d", rec.Code)
+		}
+		if strings.Contains(rec.Body.String(), "https://") {
+			t.Errorf("the manifest refers to another site:\n%s", rec.Body)
+		}
+		var m struct {
+			Icons []struct{ Src string } `json:"icons"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Icons) == 0 {
+			t.Fatal("no icons")
+		}
+		for _, icon := range m.Icons {
+			if !strings.HasPrefix(icon.Src, "/web/") {
+				t.Errorf("icon %q is not served from /web/", icon.Src)
+			}
+		}
+	})
+
+	t.Run("the service worker caches every page path for deep links offline", func(t *testing.T) {
+		rec := get(h, "/app-worker.js")
+		if rec.Code != http.StatusOK {
+			t.Fatalf("status %d", rec.Code)
+		}
+		for _, p := range ui.Paths {
+			if !strings.Contains(rec.Body.String(), `"`+p+`"`) {
+				t.Errorf("app-worker.js does not cache %q", p)
+			}
+		}
+	})
+
+	t.Run("the service worker's version changes with app.wasm", func(t *testing.T) {
+		res, err := newWebResources(frontendDir, discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := get(h, "/app-worker.js").Body.String(); !strings.Contains(body, "-"+res.wasmHash) {
+			t.Errorf("app-worker.js does not carry the wasm hash %q", res.wasmHash)
+		}
+	})
+
+	t.Run("app.wasm is served compressed through the frontend", func(t *testing.T) {
+		rec := get(h, "/web/app.wasm", "Accept-Encoding", "gzip")
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Encoding") != "gzip" {
+			t.Fatalf("status %d, Content-Encoding %q", rec.Code, rec.Header().Get("Content-Encoding"))
+		}
+		if got := gunzip(t, rec.Body.Bytes()); !bytes.Equal(got, fakeWasm) {
+			t.Error("the body does not gunzip to app.wasm")
+		}
+	})
+
+	t.Run("a deep link is served the page", func(t *testing.T) {
+		rec := get(h, "/users")
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "<html") {
+			t.Errorf("status %d, body %.200q", rec.Code, rec.Body)
+		}
+	})
+}
