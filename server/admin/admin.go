@@ -18,9 +18,24 @@ import (
 	"gatehouse/shared"
 )
 
-// ErrForbidden is returned, wrapped with the reason, when the actor may not
-// do what they asked.
+// ErrForbidden matches every *DeniedError: the actor may not do what they
+// asked.
 var ErrForbidden = errors.New("forbidden")
+
+// DeniedError says why the actor may not do what they asked, in words fit
+// to show them.
+type DeniedError struct {
+	Reason string
+}
+
+func (e *DeniedError) Error() string { return "forbidden: " + e.Reason }
+
+// Is makes errors.Is(err, ErrForbidden) hold.
+func (e *DeniedError) Is(target error) bool { return target == ErrForbidden }
+
+func deny(format string, args ...any) error {
+	return &DeniedError{Reason: fmt.Sprintf(format, args...)}
+}
 
 // ErrWrongPassword is returned by ChangePassword when the current password
 // does not match.

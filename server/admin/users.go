@@ -38,7 +38,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in shared.UserCreate)
 	}
 	if in.Role.Rank() > a.Role.Rank() {
 		s.audit(ctx, a, shared.ActionUserCreate, "user "+in.Username, shared.OutcomeDenied, "role "+string(in.Role)+" above own")
-		return nil, fmt.Errorf("%w: you cannot create a user with a role above your own", ErrForbidden)
+		return nil, deny("you cannot create a user with a role above your own")
 	}
 	hash, err := s.passwords.Hash(in.Password)
 	if err != nil {
@@ -62,7 +62,7 @@ func (s *Service) target(ctx context.Context, a Actor, id int64, action string) 
 	}
 	if u.Role.Rank() > a.Role.Rank() {
 		s.audit(ctx, a, action, userTarget(u), shared.OutcomeDenied, "target's role above own")
-		return nil, fmt.Errorf("%w: you cannot change a user whose role is above your own", ErrForbidden)
+		return nil, deny("you cannot change a user whose role is above your own")
 	}
 	return u, nil
 }
@@ -82,10 +82,10 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id int64, in shared.U
 	if in.Role != nil && *in.Role != u.Role {
 		if !a.Can(shared.PermRolesWrite) {
 			s.audit(ctx, a, shared.ActionUserUpdate, userTarget(u), shared.OutcomeDenied, "role change without roles:write")
-			return nil, fmt.Errorf("%w: changing roles needs the %s permission", ErrForbidden, shared.PermRolesWrite)
+			return nil, deny("changing roles needs the %s permission", shared.PermRolesWrite)
 		}
 		if in.Role.Rank() > a.Role.Rank() {
-			return nil, fmt.Errorf("%w: you cannot raise anyone above your own role", ErrForbidden)
+			return nil, deny("you cannot raise anyone above your own role")
 		}
 	}
 	if in.Empty() {

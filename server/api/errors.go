@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"gatehouse/server/admin"
 	"gatehouse/server/auth"
@@ -43,6 +42,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ve *shared.ValidationError
 		te *auth.ThrottledError
 		me *http.MaxBytesError
+		de *admin.DeniedError
 	)
 	switch {
 	case errors.As(err, &he):
@@ -67,8 +67,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &te):
 		e.Status, e.Code, e.Description = http.StatusTooManyRequests, shared.CodeTooManyAttempts, "too many failed sign-in attempts; try again later"
 		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(te.RetryAfter.Seconds()))))
-	case errors.Is(err, admin.ErrForbidden):
-		e.Status, e.Code, e.Description = http.StatusForbidden, shared.CodeInsufficientScope, reason(err, admin.ErrForbidden)
+	case errors.As(err, &de):
+		e.Status, e.Code, e.Description = http.StatusForbidden, shared.CodeInsufficientScope, de.Reason
 		h.Set("WWW-Authenticate", realm+`, error="insufficient_scope"`)
 	case errors.Is(err, store.ErrNotFound):
 		e.Status, e.Code, e.Description = http.StatusNotFound, shared.CodeNotFound, "no such record"
@@ -89,16 +89,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "status", e.Status, "code", e.Code, "err", err)
 	writeJSON(w, e.Status, &e)
-}
-
-// reason returns err's message after the sentinel's, for errors made with
-// fmt.Errorf("%w: reason", sentinel).
-func reason(err, sentinel error) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, sentinel.Error()+": "); i >= 0 {
-		return msg[i+len(sentinel.Error())+2:]
-	}
-	return msg
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
