@@ -24,6 +24,13 @@ func pageBounds(page, perPage, total int) (cur, pages int) {
 	return min(max(page, 1), pages), pages
 }
 
+// pastEnd reports whether a page that came back empty lies beyond the last
+// page (its last row was just removed), and which page to show instead.
+func pastEnd(page, perPage, total, rows int) (last int, past bool) {
+	_, pages := pageBounds(page, perPage, total)
+	return pages, rows == 0 && page > pages
+}
+
 func (p *Pager) move(ctx app.Context, by int) {
 	cur, pages := pageBounds(p.Page, p.PerPage, p.Total)
 	if next := cur + by; next >= 1 && next <= pages && p.OnPage != nil {

@@ -81,3 +81,21 @@ func TestPagerAsksForTheNeighbouringPageOnly(t *testing.T) {
 		t.Errorf("pages asked for = %v, want [3 1]", asked)
 	}
 }
+
+func TestPastEndPointsAtTheLastPage(t *testing.T) {
+	tests := []struct {
+		page, perPage, total, rows, last int
+		past                             bool
+	}{
+		{page: 3, perPage: 20, total: 40, rows: 0, last: 2, past: true},
+		{page: 2, perPage: 20, total: 40, rows: 20, last: 2, past: false},
+		{page: 1, perPage: 20, total: 0, rows: 0, last: 1, past: false},
+		{page: 5, perPage: 10, total: 0, rows: 0, last: 1, past: true},
+	}
+	for _, tt := range tests {
+		last, past := pastEnd(tt.page, tt.perPage, tt.total, tt.rows)
+		if last != tt.last || past != tt.past {
+			t.Errorf("pastEnd(%d, %d, %d, %d) = %d, %v; want %d, %v", tt.page, tt.perPage, tt.total, tt.rows, last, past, tt.last, tt.past)
+		}
+	}
+}

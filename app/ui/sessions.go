@@ -76,8 +76,8 @@ func (s *Sessions) loadAll(ctx app.Context) {
 			return
 		}
 		s.allErr, s.all, s.allAt = "", p, at
-		if _, pages := pageBounds(page, p.PerPage, p.Total); len(p.Items) == 0 && page > pages {
-			s.page = pages
+		if last, past := pastEnd(page, p.PerPage, p.Total, len(p.Items)); past {
+			s.page = last
 			s.loadAll(ctx)
 		}
 	})

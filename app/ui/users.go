@@ -64,9 +64,9 @@ func (u *Users) reload(ctx app.Context) {
 			return
 		}
 		u.err, u.list, u.at = "", p, at
-		if _, pages := pageBounds(page, p.PerPage, p.Total); len(p.Items) == 0 && page > pages {
+		if last, past := pastEnd(page, p.PerPage, p.Total, len(p.Items)); past {
 			// The page emptied (its last user was deleted): show the last one.
-			u.page = pages
+			u.page = last
 			u.reload(ctx)
 		}
 	})

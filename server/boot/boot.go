@@ -36,7 +36,9 @@ type System struct {
 	Auth   *auth.Service
 	Admin  *admin.Service
 	API    *api.Server
-	log    *slog.Logger
+	// Passwords hashes with the configured bcrypt cost.
+	Passwords *auth.Passwords
+	log       *slog.Logger
 }
 
 // Options adds what the configuration cannot say.
@@ -83,7 +85,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 		Auth: as, Admin: ad, Store: st, Log: log,
 		CORSOrigins: cfg.CORSOrigins, CookieSecure: cfg.CookieSecure, Frontend: o.Frontend,
 	})
-	return &System{Config: cfg, Store: st, State: state, Auth: as, Admin: ad, API: srv, log: log}, nil
+	return &System{Config: cfg, Store: st, State: state, Auth: as, Admin: ad, API: srv, Passwords: pw, log: log}, nil
 }
 
 // Close releases the store.
@@ -216,8 +218,7 @@ func CreateAdmin(ctx context.Context, s *System, username string, password *stri
 	if err := in.Validate(); err != nil {
 		return fmt.Errorf("admin account: %w", err)
 	}
-	pw := &auth.Passwords{Cost: s.Config.BcryptCost}
-	hash, err := pw.Hash(*password)
+	hash, err := s.Passwords.Hash(*password)
 	if err != nil {
 		return err
 	}
