@@ -38,6 +38,7 @@ const (
 	ActionSessionRevoke  = "session.revoke"
 	ActionSessionsRevoke = "sessions.revoke_all"
 	ActionAdminBootstrap = "admin.bootstrap"
+	ActionLockout        = "login.lockout"
 )
 
 // Stats is the answer of GET /api/stats.

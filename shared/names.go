@@ -14,6 +14,18 @@ const (
 
 	// CookiePath is the only path the refresh cookie is sent to.
 	CookiePath = "/api/token"
+	// CookieDevice is the HttpOnly device cookie a browser gets after a
+	// complete sign-in: its failed sign-ins to that account count against
+	// the device alone. It is scoped to DeviceCookiePath.
+	CookieDevice = "gatehouse_device"
+	// DeviceCookiePath is the only path the device cookie is sent to.
+	DeviceCookiePath = "/api"
+	// FieldTokenDelivery is the sign-in form field by which a browser asks
+	// for the refresh token as the HttpOnly cookie only (value
+	// TokenDeliveryCookie): the JSON answer then carries none, so no page
+	// script ever sees it.
+	FieldTokenDelivery  = "token_delivery"
+	TokenDeliveryCookie = "cookie"
 )
 
 // API paths. Paths with an id take it as the last segment or as the

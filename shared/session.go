@@ -30,6 +30,8 @@ const (
 	RevokedLogout         = "logout"
 	RevokedByUser         = "revoked_by_user"
 	RevokedByAdmin        = "revoked_by_admin"
+	RevokedByManager      = "revoked_by_manager"
+	RevokedPasswordGuess  = "password_guessing"
 	RevokedPasswordChange = "password_changed"
 	RevokedPasswordReset  = "password_reset"
 	RevokedUserDisabled   = "user_disabled"

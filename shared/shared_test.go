@@ -63,6 +63,15 @@ func TestValidateUserCreate(t *testing.T) {
 		{"an e-mail with a display name is refused", func(u *UserCreate) { u.Email = "Alice <alice@example.com>" }, []string{"email"}},
 		{"an unknown role is refused", func(u *UserCreate) { u.Role = "root" }, []string{"role"}},
 		{"a control character in the name is refused", func(u *UserCreate) { u.FullName = "a\nb" }, []string{"full_name"}},
+		{"a C1 control in the name is refused", func(u *UserCreate) { u.FullName = "a\u0085b" }, []string{"full_name"}},
+		{"DEL in the name is refused", func(u *UserCreate) { u.FullName = "a\x7fb" }, []string{"full_name"}},
+		{"a right-to-left override in the name is refused", func(u *UserCreate) { u.FullName = "Alice\u202Egnp.exe" }, []string{"full_name"}},
+		{"a directional isolate in the name is refused", func(u *UserCreate) { u.FullName = "a\u2067b" }, []string{"full_name"}},
+		{"a right-to-left mark in the name is refused", func(u *UserCreate) { u.FullName = "a\u200Fb" }, []string{"full_name"}},
+		{"a line separator in the name is refused", func(u *UserCreate) { u.FullName = "a\u2028b" }, []string{"full_name"}},
+		{"invalid UTF-8 in the name is refused", func(u *UserCreate) { u.FullName = "a\xffb" }, []string{"full_name"}},
+		{"accents, CJK and emoji are fine", func(u *UserCreate) { u.FullName = "Zoë 李 🙂 O'Brien-Smith" }, nil},
+		{"right-to-left script itself is fine", func(u *UserCreate) { u.FullName = "שלום" }, nil},
 		{"every wrong field is reported", func(u *UserCreate) { *u = UserCreate{} }, []string{"username", "password", "role"}},
 	}
 	for _, tt := range tests {

@@ -58,18 +58,38 @@ func ValidatePassword(s string) string {
 	return ""
 }
 
-// ValidateFullName checks a display name: at most 100 characters, no
-// control characters.
+// ValidateFullName checks a display name: valid UTF-8, at most 100
+// characters, and none of the characters that can make a name shown in a
+// list lie about itself or what follows it: C0 and C1 controls, bidirectional
+// overrides, embeddings and isolates (U+202A–U+202E, U+2066–U+2069, U+200E,
+// U+200F, U+061C), and the line and paragraph separators.
 func ValidateFullName(s string) string {
+	if !utf8.ValidString(s) {
+		return "must be valid UTF-8"
+	}
 	if utf8.RuneCountInString(s) > MaxFullNameLen {
 		return "must be at most 100 characters"
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return "must not contain control characters"
+		if unsafeInName(r) {
+			return "must not contain control or text-direction characters"
 		}
 	}
 	return ""
+}
+
+// unsafeInName reports whether r is a control, text-direction or
+// separator character.
+func unsafeInName(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r <= 0x9f: // C0, DEL, C1
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	case r == 0x200e, r == 0x200f, r == 0x061c, r == 0x2028, r == 0x2029:
+		return true
+	}
+	return false
 }
 
 // ValidateEmail checks an e-mail address. The empty string is allowed: the

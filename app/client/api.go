@@ -40,13 +40,17 @@ type AuditQuery struct {
 
 // Login signs in with the password grant (POST /api/token, form-encoded)
 // and stores the access token. The server also sets the refresh cookie,
-// which the browser (or HTTP's cookie jar) keeps. A wrong username or
+// which the browser (or HTTP's cookie jar) keeps; with CookieDelivery the
+// answer carries the refresh token nowhere else. A wrong username or
 // password is a *shared.Error with status 401 and code invalid_grant.
 func (c *Client) Login(ctx context.Context, username, password string) (*shared.TokenResponse, error) {
 	form := url.Values{
 		"grant_type": {shared.GrantPassword},
 		"username":   {username},
 		"password":   {password},
+	}
+	if c.CookieDelivery {
+		form.Set(shared.FieldTokenDelivery, shared.TokenDeliveryCookie)
 	}
 	tr := new(shared.TokenResponse)
 	err := c.do(ctx, &request{

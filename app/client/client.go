@@ -62,6 +62,13 @@ type Client struct {
 	// set here on first use.
 	Tokens TokenStore
 
+	// CookieDelivery asks the server, at sign-in, to hand the refresh
+	// token over only as its HttpOnly cookie: the answer's body then
+	// carries none, so nothing a page script can read ever holds one.
+	// Browsers set it; programs without a cookie jar must not, as they
+	// need the refresh token from the body.
+	CookieDelivery bool
+
 	// OnLogout, if set, is called once each time a refresh is refused and
 	// the token cleared, before the calls waiting for that refresh return
 	// ErrLoggedOut. The frontend uses it to go to the login page. It runs

@@ -39,8 +39,12 @@ func NewEnv(apiURL string) *Env {
 		store = localStorage{}
 		online = func() bool { return app.Window().Get("navigator").Get("onLine").Bool() }
 	}
+	api := client.New(strings.TrimRight(apiURL, "/"), tokens)
+	// The browser keeps the refresh token as the HttpOnly cookie only:
+	// no page script, ours included, ever sees it.
+	api.CookieDelivery = true
 	return &Env{
-		API:    client.New(strings.TrimRight(apiURL, "/"), tokens),
+		API:    api,
 		Tokens: tokens,
 		Cache:  &Cache{store: store, now: time.Now},
 		Online: online,

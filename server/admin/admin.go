@@ -1,8 +1,14 @@
 // Package admin carries out what signed-in users ask of Gatehouse —
 // managing accounts, sessions and reading the audit log — with the rules
 // that go beyond a route's permission: nobody acts on a user above their
-// own role or raises anyone above it, role changes need roles:write, and
+// own role or raises anyone above it, role changes need roles:write, the
+// last enabled admin can be neither disabled, demoted nor deleted, and
 // every write is audited.
+//
+// Each rule is checked inside the store transaction of the write it
+// guards, on the rows as they are in that transaction — the actor's
+// current role included — so a concurrent change (a promotion, a
+// demotion) cannot slip between the check and the write.
 package admin
 
 import (
@@ -14,6 +20,7 @@ import (
 	"time"
 
 	"gatehouse/server/auth"
+	"gatehouse/server/cache"
 	"gatehouse/server/store"
 	"gatehouse/shared"
 )
@@ -21,6 +28,9 @@ import (
 // ErrForbidden matches every *DeniedError: the actor may not do what they
 // asked.
 var ErrForbidden = errors.New("forbidden")
+
+// ErrLastAdmin: the change would leave no enabled admin.
+var ErrLastAdmin = errors.New("the last enabled admin can be neither disabled, demoted nor deleted")
 
 // DeniedError says why the actor may not do what they asked, in words fit
 // to show them.
@@ -37,22 +47,18 @@ func deny(format string, args ...any) error {
 	return &DeniedError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// ErrWrongPassword is returned by ChangePassword when the current password
-// does not match.
-var ErrWrongPassword = &shared.ValidationError{Fields: shared.FieldErrors{"current_password": "is not your current password"}}
-
 // Service runs account, session and audit operations.
 type Service struct {
-	state     *auth.State
+	store     *cache.Store
 	auth      *auth.Service
 	passwords *auth.Passwords
 	log       *slog.Logger
 }
 
-// New returns a Service writing through state (so that the auth caches
-// follow every change).
-func New(state *auth.State, a *auth.Service, pw *auth.Passwords, log *slog.Logger) *Service {
-	return &Service{state: state, auth: a, passwords: pw, log: log}
+// New returns a Service writing through st (so that the auth caches follow
+// every change).
+func New(st *cache.Store, a *auth.Service, pw *auth.Passwords, log *slog.Logger) *Service {
+	return &Service{store: st, auth: a, passwords: pw, log: log}
 }
 
 // Actor is who asks, and from where.
@@ -63,11 +69,90 @@ type Actor struct {
 
 func (s *Service) now() time.Time { return s.auth.Now() }
 
-func (s *Service) audit(ctx context.Context, a Actor, action, target string, outcome, detail string) {
-	e := &shared.AuditEvent{Time: s.now(), ActorID: a.UserID, Actor: a.Username, Action: action, Target: target, IP: a.IP, Outcome: outcome, Detail: detail}
-	if err := s.state.AddAudit(ctx, e); err != nil {
-		s.log.ErrorContext(ctx, "audit event not recorded", "action", action, "err", err)
+// event returns an audit event of the actor's.
+func (s *Service) event(a Actor, action, target, outcome, detail string) *shared.AuditEvent {
+	return &shared.AuditEvent{Time: s.now(), ActorID: a.UserID, Actor: a.Username, Action: action, Target: target, IP: a.IP, Outcome: outcome, Detail: detail}
+}
+
+// audit records an event in a transaction of its own — for what was
+// refused, whose transaction rolled back. A failure to record is logged.
+func (s *Service) audit(ctx context.Context, e *shared.AuditEvent) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.store.Update(ctx, func(tx store.Tx) error { return tx.AddAudit(ctx, e) }); err != nil {
+		s.log.ErrorContext(ctx, "audit event not recorded", "action", e.Action, "err", err)
 	}
+}
+
+// refused is what a transaction that broke a rule returns: the error for
+// the caller and the audit event recording the refusal.
+type refused struct {
+	err   error
+	event *shared.AuditEvent
+}
+
+func (r *refused) Error() string { return r.err.Error() }
+func (r *refused) Unwrap() error { return r.err }
+
+// update runs fn in a transaction. When fn refuses (returns a *refused),
+// the refusal is audited after the rollback and its error returned.
+func (s *Service) update(ctx context.Context, fn func(tx store.Tx) error) error {
+	err := s.store.Update(ctx, fn)
+	var r *refused
+	if errors.As(err, &r) {
+		s.audit(ctx, r.event)
+		return r.err
+	}
+	return err
+}
+
+// acting reads the actor's account inside tx: the role a rule uses is the
+// one the actor has now, not the one the request started with. A disabled
+// or deleted actor may do nothing.
+func acting(ctx context.Context, tx store.Tx, a Actor) (*store.User, error) {
+	u, err := tx.UserByID(ctx, a.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: user no longer exists", auth.ErrInvalidToken)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled {
+		return nil, auth.ErrInactive
+	}
+	return u, nil
+}
+
+// may checks, inside tx, that the actor still holds perm and ranks at least
+// as high as target (when target is not nil). action and what name the
+// audit event of a refusal.
+func may(actor *store.User, e func(outcome, detail string) *shared.AuditEvent, perm shared.Permission, target *store.User) error {
+	if !actor.Role.Can(perm) {
+		return &refused{deny("your role (%s) lacks the %s permission", actor.Role, perm), e(shared.OutcomeDenied, "no "+string(perm))}
+	}
+	if target != nil && target.Role.Rank() > actor.Role.Rank() {
+		return &refused{deny("you cannot act on a user whose role is above your own"), e(shared.OutcomeDenied, "target's role above own")}
+	}
+	return nil
+}
+
+// lastAdmin refuses a change that would leave no enabled admin: before is
+// the target as it is, after as it would be (nil: deleted). It locks the
+// enabled admins, so two admins demoting each other at once cannot both
+// succeed.
+func lastAdmin(ctx context.Context, tx store.Tx, before, after *store.User, e func(outcome, detail string) *shared.AuditEvent) error {
+	if !before.EnabledAdmin() || (after != nil && after.EnabledAdmin()) {
+		return nil
+	}
+	admins, err := tx.LockEnabledAdmins(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range admins {
+		if id != before.ID {
+			return nil
+		}
+	}
+	return &refused{ErrLastAdmin, e(shared.OutcomeDenied, "last enabled admin")}
 }
 
 func userTarget(u *store.User) string { return "user " + u.Username }
@@ -86,7 +171,7 @@ func page[T any](items []T, total int, p Page) *shared.Page[T] {
 
 // Me returns the actor's own account.
 func (s *Service) Me(ctx context.Context, a Actor) (*shared.User, error) {
-	u, err := s.state.UserByID(ctx, a.UserID)
+	u, err := s.store.UserByID(ctx, a.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("own profile: %w", err)
 	}
@@ -98,36 +183,74 @@ func (s *Service) UpdateProfile(ctx context.Context, a Actor, in shared.ProfileU
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	u, err := s.state.UpdateUser(ctx, a.UserID, store.UserUpdate{FullName: in.FullName, Email: in.Email}, s.now())
+	var u *store.User
+	err := s.update(ctx, func(tx store.Tx) error {
+		var err error
+		if u, err = tx.LockUser(ctx, a.UserID); err != nil {
+			return err
+		}
+		if in.FullName != nil {
+			u.FullName = *in.FullName
+		}
+		if in.Email != nil {
+			u.Email = *in.Email
+		}
+		u.UpdatedAt = s.now()
+		if err := tx.SaveUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, s.event(a, shared.ActionProfileUpdate, userTarget(u), shared.OutcomeOK, ""))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("update profile: %w", err)
 	}
-	s.audit(ctx, a, shared.ActionProfileUpdate, userTarget(u), shared.OutcomeOK, "")
 	return &u.User, nil
 }
 
-// ChangePassword checks the current password, sets the new one and revokes
-// the actor's other sessions (the one in use stays).
+// ChangePassword checks the current password (see
+// auth.Service.CheckCurrentPassword), sets the new one and revokes the
+// actor's other sessions; the one in use stays.
 func (s *Service) ChangePassword(ctx context.Context, a Actor, in shared.PasswordChange) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	ok, err := s.auth.CheckPassword(ctx, a.UserID, in.CurrentPassword)
+	err := s.auth.CheckCurrentPassword(ctx, a.Principal, in.CurrentPassword, a.Meta)
+	if errors.Is(err, auth.ErrWrongPassword) {
+		s.audit(ctx, s.event(a, shared.ActionPasswordChange, "user "+a.Username, shared.OutcomeFailed, "wrong current password"))
+		return &shared.ValidationError{Fields: shared.FieldErrors{"current_password": "is not your current password"}}
+	}
 	if err != nil {
 		return err
 	}
-	if !ok {
-		s.audit(ctx, a, shared.ActionPasswordChange, "user "+a.Username, shared.OutcomeFailed, "wrong current password")
-		return ErrWrongPassword
-	}
-	hash, err := s.passwords.Hash(in.NewPassword)
+	hash, err := s.passwords.Hash(ctx, in.NewPassword)
 	if err != nil {
 		return err
 	}
-	if err := s.state.SetPassword(ctx, a.UserID, hash, a.SessionID, shared.RevokedPasswordChange, s.now()); err != nil {
+	now := s.now()
+	err = s.update(ctx, func(tx store.Tx) error {
+		sess, err := tx.LockSession(ctx, a.SessionID)
+		if err != nil {
+			return err
+		}
+		if !sess.Active(now) {
+			return fmt.Errorf("%w: session ended", auth.ErrInvalidToken)
+		}
+		u, err := tx.LockUser(ctx, a.UserID)
+		if err != nil {
+			return err
+		}
+		u.PasswordHash, u.UpdatedAt = hash, now
+		if err := tx.SaveUser(ctx, u); err != nil {
+			return err
+		}
+		if _, err := tx.RevokeSessions(ctx, u.ID, a.SessionID, shared.RevokedPasswordChange, now); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, s.event(a, shared.ActionPasswordChange, userTarget(u), shared.OutcomeOK, "other sessions revoked"))
+	})
+	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	s.audit(ctx, a, shared.ActionPasswordChange, "user "+a.Username, shared.OutcomeOK, "other sessions revoked")
 	return nil
 }
 
@@ -139,14 +262,16 @@ func (s *Service) MySessions(ctx context.Context, a Actor, p Page) (*shared.Page
 // RevokeMySession revokes one of the actor's own sessions. A session of
 // someone else is reported as not found.
 func (s *Service) RevokeMySession(ctx context.Context, a Actor, id string) error {
-	sess, err := s.state.SessionByID(ctx, id)
-	if err == nil && sess.UserID != a.UserID {
-		err = store.ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("session %q: %w", id, err)
-	}
-	return s.revokeSession(ctx, a, sess, shared.RevokedByUser)
+	return s.update(ctx, func(tx store.Tx) error {
+		sess, err := tx.LockSession(ctx, id)
+		if err == nil && sess.UserID != a.UserID {
+			err = store.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("session %q: %w", id, err)
+		}
+		return s.revokeSession(ctx, tx, a, sess, shared.RevokedByUser)
+	})
 }
 
 // Sessions lists sessions of every user (or one), optionally only active
@@ -157,7 +282,7 @@ func (s *Service) Sessions(ctx context.Context, a Actor, userID int64, active *b
 
 func (s *Service) sessions(ctx context.Context, a Actor, f store.SessionFilter, p Page) (*shared.Page[shared.Session], error) {
 	f.Now, f.Offset, f.Limit = s.now(), p.offset(), p.PerPage
-	rows, total, err := s.state.ListSessions(ctx, f)
+	rows, total, err := s.store.ListSessions(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
@@ -169,33 +294,82 @@ func (s *Service) sessions(ctx context.Context, a Actor, f store.SessionFilter, 
 	return page(items, total, p), nil
 }
 
-// RevokeSession revokes any session.
+// revokedBy is the reason recorded when someone revokes another user's
+// sessions: it names the actor's role.
+func revokedBy(actor *store.User) string {
+	if actor.Role == shared.RoleAdmin {
+		return shared.RevokedByAdmin
+	}
+	return shared.RevokedByManager
+}
+
+// RevokeSession revokes a session of any user whose role is not above the
+// actor's.
 func (s *Service) RevokeSession(ctx context.Context, a Actor, id string) error {
-	sess, err := s.state.SessionByID(ctx, id)
-	if err != nil {
-		return fmt.Errorf("session %q: %w", id, err)
-	}
-	return s.revokeSession(ctx, a, sess, shared.RevokedByAdmin)
+	return s.update(ctx, func(tx store.Tx) error {
+		sess, err := tx.LockSession(ctx, id)
+		if err != nil {
+			return fmt.Errorf("session %q: %w", id, err)
+		}
+		actor, err := acting(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		owner, err := tx.LockUser(ctx, sess.UserID)
+		if err != nil {
+			return err
+		}
+		e := func(outcome, detail string) *shared.AuditEvent {
+			return s.event(a, shared.ActionSessionRevoke, "session "+sess.ID+" of "+owner.Username, outcome, detail)
+		}
+		if err := may(actor, e, shared.PermSessionsRevoke, owner); err != nil {
+			return err
+		}
+		reason := revokedBy(actor)
+		if owner.ID == actor.ID {
+			reason = shared.RevokedByUser
+		}
+		return s.revokeSession(ctx, tx, a, sess, reason)
+	})
 }
 
-func (s *Service) revokeSession(ctx context.Context, a Actor, sess *store.Session, reason string) error {
-	if err := s.state.RevokeSession(ctx, sess.ID, reason, s.now()); err != nil {
-		return fmt.Errorf("revoke session: %w", err)
+func (s *Service) revokeSession(ctx context.Context, tx store.Tx, a Actor, sess *store.Session, reason string) error {
+	if sess.RevokedAt == nil {
+		now := s.now()
+		sess.RevokedAt, sess.RevokedReason = &now, reason
+		if err := tx.SaveSession(ctx, sess); err != nil {
+			return fmt.Errorf("revoke session: %w", err)
+		}
 	}
-	s.audit(ctx, a, shared.ActionSessionRevoke, "session "+sess.ID+" of "+sess.Username, shared.OutcomeOK, reason)
-	return nil
+	return tx.AddAudit(ctx, s.event(a, shared.ActionSessionRevoke, "session "+sess.ID+" of "+sess.Username, shared.OutcomeOK, reason))
 }
 
-// RevokeUserSessions signs a user out everywhere.
+// RevokeUserSessions signs a user whose role is not above the actor's out
+// everywhere.
 func (s *Service) RevokeUserSessions(ctx context.Context, a Actor, userID int64) error {
-	u, err := s.state.UserByID(ctx, userID)
-	if err != nil {
-		return fmt.Errorf("user %d: %w", userID, err)
-	}
-	ids, err := s.state.RevokeUserSessions(ctx, userID, "", shared.RevokedByAdmin, s.now())
-	if err != nil {
-		return fmt.Errorf("revoke sessions: %w", err)
-	}
-	s.audit(ctx, a, shared.ActionSessionsRevoke, userTarget(u), shared.OutcomeOK, strconv.Itoa(len(ids))+" sessions revoked")
-	return nil
+	return s.update(ctx, func(tx store.Tx) error {
+		actor, err := acting(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		u, err := tx.LockUser(ctx, userID)
+		if err != nil {
+			return fmt.Errorf("user %d: %w", userID, err)
+		}
+		e := func(outcome, detail string) *shared.AuditEvent {
+			return s.event(a, shared.ActionSessionsRevoke, userTarget(u), outcome, detail)
+		}
+		if err := may(actor, e, shared.PermSessionsRevoke, u); err != nil {
+			return err
+		}
+		reason := revokedBy(actor)
+		if u.ID == actor.ID {
+			reason = shared.RevokedByUser
+		}
+		ids, err := tx.RevokeSessions(ctx, userID, "", reason, s.now())
+		if err != nil {
+			return fmt.Errorf("revoke sessions: %w", err)
+		}
+		return tx.AddAudit(ctx, e(shared.OutcomeOK, strconv.Itoa(len(ids))+" sessions revoked ("+reason+")"))
+	})
 }

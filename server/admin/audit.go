@@ -11,7 +11,7 @@ import (
 
 // Audit lists audit events, newest first.
 func (s *Service) Audit(ctx context.Context, actor, action string, p Page) (*shared.Page[shared.AuditEvent], error) {
-	rows, total, err := s.state.ListAudit(ctx, store.AuditFilter{Actor: actor, Action: action, Offset: p.offset(), Limit: p.PerPage})
+	rows, total, err := s.store.ListAudit(ctx, store.AuditFilter{Actor: actor, Action: action, Offset: p.offset(), Limit: p.PerPage})
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
 	}
@@ -22,7 +22,7 @@ func (s *Service) Audit(ctx context.Context, actor, action string, p Page) (*sha
 // the last 24 hours (24 buckets, oldest first, the current hour last).
 func (s *Service) Stats(ctx context.Context) (*shared.Stats, error) {
 	now := s.now().UTC()
-	byRole, err := s.state.CountUsersByRole(ctx)
+	byRole, err := s.store.CountUsersByRole(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
@@ -32,12 +32,12 @@ func (s *Service) Stats(ctx context.Context) (*shared.Stats, error) {
 	for _, r := range shared.Roles {
 		byRole[r] += 0 // every role present, zero or not
 	}
-	active, err := s.state.CountActiveSessions(ctx, now)
+	active, err := s.store.CountActiveSessions(ctx, now)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
 	first := now.Truncate(time.Hour).Add(-23 * time.Hour)
-	counts, err := s.state.CountSignIns(ctx, first)
+	counts, err := s.store.CountSignIns(ctx, first)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}

@@ -11,7 +11,7 @@ import (
 
 // Users lists users matching q, newest first.
 func (s *Service) Users(ctx context.Context, q string, p Page) (*shared.Page[shared.User], error) {
-	rows, total, err := s.state.ListUsers(ctx, store.UserFilter{Query: strings.TrimSpace(q), Offset: p.offset(), Limit: p.PerPage})
+	rows, total, err := s.store.ListUsers(ctx, store.UserFilter{Query: strings.TrimSpace(q), Offset: p.offset(), Limit: p.PerPage})
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -24,7 +24,7 @@ func (s *Service) Users(ctx context.Context, q string, p Page) (*shared.Page[sha
 
 // User returns one user.
 func (s *Service) User(ctx context.Context, id int64) (*shared.User, error) {
-	u, err := s.state.UserByID(ctx, id)
+	u, err := s.store.UserByID(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("user %d: %w", id, err)
 	}
@@ -36,35 +36,41 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in shared.UserCreate)
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	e := func(outcome, detail string) *shared.AuditEvent {
+		return s.event(a, shared.ActionUserCreate, "user "+in.Username, outcome, detail)
+	}
+	// A cheap look before the costly hash; the rule is checked again in
+	// the transaction that writes.
 	if in.Role.Rank() > a.Role.Rank() {
-		s.audit(ctx, a, shared.ActionUserCreate, "user "+in.Username, shared.OutcomeDenied, "role "+string(in.Role)+" above own")
+		s.audit(ctx, e(shared.OutcomeDenied, "role "+string(in.Role)+" above own"))
 		return nil, deny("you cannot create a user with a role above your own")
 	}
-	hash, err := s.passwords.Hash(in.Password)
+	hash, err := s.passwords.Hash(ctx, in.Password)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
 	u := &store.User{User: shared.User{Username: in.Username, FullName: in.FullName, Email: in.Email, Role: in.Role, CreatedAt: now, UpdatedAt: now}, PasswordHash: hash}
-	if err := s.state.CreateUser(ctx, u); err != nil {
+	err = s.update(ctx, func(tx store.Tx) error {
+		actor, err := acting(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		if err := may(actor, e, shared.PermUsersWrite, nil); err != nil {
+			return err
+		}
+		if in.Role.Rank() > actor.Role.Rank() {
+			return &refused{deny("you cannot create a user with a role above your own"), e(shared.OutcomeDenied, "role "+string(in.Role)+" above own")}
+		}
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, e(shared.OutcomeOK, "role "+string(u.Role)))
+	})
+	if err != nil {
 		return nil, fmt.Errorf("create user %q: %w", in.Username, err)
 	}
-	s.audit(ctx, a, shared.ActionUserCreate, userTarget(u), shared.OutcomeOK, "role "+string(u.Role))
 	return &u.User, nil
-}
-
-// target loads the user the actor wants to change and refuses when that
-// user's role is above the actor's.
-func (s *Service) target(ctx context.Context, a Actor, id int64, action string) (*store.User, error) {
-	u, err := s.state.UserByID(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("user %d: %w", id, err)
-	}
-	if u.Role.Rank() > a.Role.Rank() {
-		s.audit(ctx, a, action, userTarget(u), shared.OutcomeDenied, "target's role above own")
-		return nil, deny("you cannot change a user whose role is above your own")
-	}
-	return u, nil
 }
 
 // UpdateUser changes another user's name, e-mail, role or disabled flag.
@@ -75,29 +81,66 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id int64, in shared.U
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	u, err := s.target(ctx, a, id, shared.ActionUserUpdate)
-	if err != nil {
-		return nil, err
-	}
-	if in.Role != nil && *in.Role != u.Role {
-		if !a.Can(shared.PermRolesWrite) {
-			s.audit(ctx, a, shared.ActionUserUpdate, userTarget(u), shared.OutcomeDenied, "role change without roles:write")
-			return nil, deny("changing roles needs the %s permission", shared.PermRolesWrite)
+	var out *store.User
+	err := s.update(ctx, func(tx store.Tx) error {
+		actor, err := acting(ctx, tx, a)
+		if err != nil {
+			return err
 		}
-		if in.Role.Rank() > a.Role.Rank() {
-			return nil, deny("you cannot raise anyone above your own role")
+		u, err := tx.LockUser(ctx, id)
+		if err != nil {
+			return fmt.Errorf("user %d: %w", id, err)
 		}
-	}
-	if in.Empty() {
-		return &u.User, nil
-	}
-	upd := store.UserUpdate{FullName: in.FullName, Email: in.Email, Role: in.Role, Disabled: in.Disabled}
-	nu, err := s.state.UpdateUser(ctx, id, upd, s.now())
+		e := func(outcome, detail string) *shared.AuditEvent {
+			return s.event(a, shared.ActionUserUpdate, userTarget(u), outcome, detail)
+		}
+		if err := may(actor, e, shared.PermUsersWrite, u); err != nil {
+			return err
+		}
+		if in.Role != nil && *in.Role != u.Role {
+			if !actor.Role.Can(shared.PermRolesWrite) {
+				return &refused{deny("changing roles needs the %s permission", shared.PermRolesWrite), e(shared.OutcomeDenied, "role change without roles:write")}
+			}
+			if in.Role.Rank() > actor.Role.Rank() {
+				return &refused{deny("you cannot raise anyone above your own role"), e(shared.OutcomeDenied, "role "+string(*in.Role)+" above own")}
+			}
+		}
+		if in.Empty() {
+			out = u
+			return nil
+		}
+		next := *u
+		if in.FullName != nil {
+			next.FullName = *in.FullName
+		}
+		if in.Email != nil {
+			next.Email = *in.Email
+		}
+		if in.Role != nil {
+			next.Role = *in.Role
+		}
+		if in.Disabled != nil {
+			next.Disabled = *in.Disabled
+		}
+		if err := lastAdmin(ctx, tx, u, &next, e); err != nil {
+			return err
+		}
+		next.UpdatedAt = s.now()
+		if err := tx.SaveUser(ctx, &next); err != nil {
+			return err
+		}
+		if next.Disabled && !u.Disabled {
+			if _, err := tx.RevokeSessions(ctx, id, "", shared.RevokedUserDisabled, next.UpdatedAt); err != nil {
+				return err
+			}
+		}
+		out = &next
+		return tx.AddAudit(ctx, e(shared.OutcomeOK, describe(in)))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("update user %d: %w", id, err)
 	}
-	s.audit(ctx, a, shared.ActionUserUpdate, userTarget(nu), shared.OutcomeOK, describe(in))
-	return &nu.User, nil
+	return &out.User, nil
 }
 
 func describe(in shared.UserUpdate) string {
@@ -119,34 +162,100 @@ func describe(in shared.UserUpdate) string {
 
 // DeleteUser deletes a user and their sessions; never the last enabled admin.
 func (s *Service) DeleteUser(ctx context.Context, a Actor, id int64) error {
-	u, err := s.target(ctx, a, id, shared.ActionUserDelete)
+	err := s.update(ctx, func(tx store.Tx) error {
+		actor, err := acting(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		u, err := tx.LockUser(ctx, id)
+		if err != nil {
+			return fmt.Errorf("user %d: %w", id, err)
+		}
+		e := func(outcome, detail string) *shared.AuditEvent {
+			return s.event(a, shared.ActionUserDelete, userTarget(u), outcome, detail)
+		}
+		if err := may(actor, e, shared.PermUsersWrite, u); err != nil {
+			return err
+		}
+		if err := lastAdmin(ctx, tx, u, nil, e); err != nil {
+			return err
+		}
+		if err := tx.DeleteUser(ctx, id); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, e(shared.OutcomeOK, ""))
+	})
 	if err != nil {
-		return err
-	}
-	if err := s.state.DeleteUser(ctx, id); err != nil {
 		return fmt.Errorf("delete user %d: %w", id, err)
 	}
-	s.audit(ctx, a, shared.ActionUserDelete, userTarget(u), shared.OutcomeOK, "")
 	return nil
 }
 
-// ResetPassword sets another user's password and revokes all of their
-// sessions.
+// ResetPassword sets the password of a user whose role is not above the
+// actor's and revokes all of their sessions.
 func (s *Service) ResetPassword(ctx context.Context, a Actor, id int64, in shared.PasswordReset) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	u, err := s.target(ctx, a, id, shared.ActionPasswordReset)
+	hash, err := s.passwords.Hash(ctx, in.NewPassword)
 	if err != nil {
 		return err
 	}
-	hash, err := s.passwords.Hash(in.NewPassword)
+	err = s.update(ctx, func(tx store.Tx) error {
+		actor, err := acting(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		u, err := tx.LockUser(ctx, id)
+		if err != nil {
+			return fmt.Errorf("user %d: %w", id, err)
+		}
+		e := func(outcome, detail string) *shared.AuditEvent {
+			return s.event(a, shared.ActionPasswordReset, userTarget(u), outcome, detail)
+		}
+		if err := may(actor, e, shared.PermUsersWrite, u); err != nil {
+			return err
+		}
+		u.PasswordHash, u.UpdatedAt = hash, s.now()
+		if err := tx.SaveUser(ctx, u); err != nil {
+			return err
+		}
+		if _, err := tx.RevokeSessions(ctx, id, "", shared.RevokedPasswordReset, u.UpdatedAt); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, e(shared.OutcomeOK, "all sessions revoked"))
+	})
 	if err != nil {
-		return err
-	}
-	if err := s.state.SetPassword(ctx, id, hash, "", shared.RevokedPasswordReset, s.now()); err != nil {
 		return fmt.Errorf("reset password of user %d: %w", id, err)
 	}
-	s.audit(ctx, a, shared.ActionPasswordReset, userTarget(u), shared.OutcomeOK, "all sessions revoked")
 	return nil
+}
+
+// Operator is the actor name of commands run by whoever runs the server
+// (the first admin at start, gatehouse create-admin).
+const Operator = "gatehouse"
+
+// CreateAdmin creates an enabled admin on behalf of the operator, audited
+// as such: the first admin of an empty store, or gatehouse create-admin.
+func (s *Service) CreateAdmin(ctx context.Context, in shared.UserCreate) (*shared.User, error) {
+	in.Role = shared.RoleAdmin
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	hash, err := s.passwords.Hash(ctx, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	u := &store.User{User: shared.User{Username: in.Username, FullName: in.FullName, Email: in.Email, Role: shared.RoleAdmin, CreatedAt: now, UpdatedAt: now}, PasswordHash: hash}
+	err = s.update(ctx, func(tx store.Tx) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, Actor: Operator, Action: shared.ActionAdminBootstrap, Target: userTarget(u), Outcome: shared.OutcomeOK})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create admin %q: %w", in.Username, err)
+	}
+	return &u.User, nil
 }

@@ -1,13 +1,16 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
+	"strings"
 
 	"gatehouse/server/admin"
 	"gatehouse/shared"
@@ -22,33 +25,85 @@ func hasMediaType(r *http.Request, want string) bool {
 	return err == nil && mt == want
 }
 
-// decodeJSON reads one JSON object into v: the body must be
-// application/json, at most 1 MiB, with no unknown fields and nothing after
-// the object.
+// decodeJSON reads one JSON object into v, a pointer to a struct: the body
+// must be application/json, at most 1 MiB, one object and nothing after
+// it, whose keys are exactly the struct's JSON field names — no unknown
+// field, no field spelt in another case (encoding/json would match
+// "Full_Name" to full_name), no key twice.
 func decodeJSON(r *http.Request, v any) error {
 	if !hasMediaType(r, "application/json") {
 		return unsupportedMedia("application/json")
 	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		var me *http.MaxBytesError
 		if errors.As(err, &me) {
 			return err
 		}
-		if errors.Is(err, io.EOF) {
-			return badRequest("the body is empty; a JSON object is expected")
-		}
+		return badRequest("reading the body: %v", err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return badRequest("the body is empty; a JSON object is expected")
+	}
+	if err := checkKeys(body, fieldNames(v)); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		return badRequest("malformed JSON: %v", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var me *http.MaxBytesError
-		if errors.As(err, &me) {
-			return err
-		}
 		return badRequest("unexpected data after the JSON object")
 	}
 	return nil
+}
+
+// checkKeys checks that body is a JSON object whose keys are all in known,
+// each once.
+func checkKeys(body []byte, known map[string]bool) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return badRequest("malformed JSON: a JSON object is expected")
+	}
+	seen := make(map[string]bool)
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return badRequest("malformed JSON: %v", err)
+		}
+		k, _ := t.(string)
+		switch {
+		case !known[k]:
+			return badRequest("unknown field %q", k)
+		case seen[k]:
+			return badRequest("field %q appears twice", k)
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return badRequest("malformed JSON: %v", err)
+		}
+	}
+	return nil
+}
+
+// fieldNames returns the JSON names of the fields of the struct v points
+// to.
+func fieldNames(v any) map[string]bool {
+	t := reflect.TypeOf(v).Elem()
+	names := make(map[string]bool, t.NumField())
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || !f.IsExported():
+		case name == "":
+			names[f.Name] = true
+		default:
+			names[name] = true
+		}
+	}
+	return names
 }
 
 // parseForm reads an application/x-www-form-urlencoded body. An empty body

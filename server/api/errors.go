@@ -41,6 +41,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		he *httpError
 		ve *shared.ValidationError
 		te *auth.ThrottledError
+		be *auth.BusyError
+		re *auth.RequestError
 		me *http.MaxBytesError
 		de *admin.DeniedError
 	)
@@ -49,6 +51,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		e.Status, e.Code, e.Description = he.status, he.code, he.desc
 	case errors.As(err, &ve):
 		e.Status, e.Code, e.Description, e.Fields = http.StatusUnprocessableEntity, shared.CodeValidationFailed, "some fields are not valid", ve.Fields
+	case errors.As(err, &re):
+		e.Status, e.Code, e.Description = http.StatusBadRequest, shared.CodeInvalidRequest, re.Reason
+	case errors.As(err, &be):
+		e.Status, e.Code, e.Description = http.StatusServiceUnavailable, shared.CodeUnavailable, "the server is busy checking passwords; try again in a moment"
+		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(be.RetryAfter.Seconds()))))
 	case errors.As(err, &me):
 		e.Status, e.Code, e.Description = http.StatusRequestEntityTooLarge, shared.CodeInvalidRequest, "request body larger than 1 MiB"
 	case errors.Is(err, auth.ErrNoToken):
@@ -74,7 +81,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		e.Status, e.Code, e.Description = http.StatusNotFound, shared.CodeNotFound, "no such record"
 	case errors.Is(err, store.ErrConflict):
 		e.Status, e.Code, e.Description = http.StatusConflict, shared.CodeConflict, "that username is taken"
-	case errors.Is(err, store.ErrLastAdmin):
+	case errors.Is(err, admin.ErrLastAdmin):
 		e.Status, e.Code, e.Description = http.StatusConflict, shared.CodeConflict, "the last enabled admin can be neither disabled, demoted nor deleted"
 	case errors.Is(err, store.ErrUnavailable):
 		e.Status, e.Code, e.Description = http.StatusServiceUnavailable, shared.CodeUnavailable, "the database is unavailable; try again shortly"

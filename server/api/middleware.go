@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -23,16 +22,38 @@ func principal(r *http.Request) *auth.Principal {
 }
 
 // actor returns the caller and where the request came from.
-func actor(r *http.Request) admin.Actor {
-	return admin.Actor{Principal: principal(r), Meta: meta(r)}
+func (s *Server) actor(r *http.Request) admin.Actor {
+	return admin.Actor{Principal: principal(r), Meta: s.meta(r)}
 }
 
-func meta(r *http.Request) auth.Meta {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
+// meta describes where r comes from: the client's address as the trusted
+// proxies tell it, its user agent and its device token.
+func (s *Server) meta(r *http.Request) auth.Meta {
+	m := auth.Meta{IP: s.proxies.ClientIP(r), UserAgent: r.UserAgent()}
+	if c, err := r.Cookie(shared.CookieDevice); err == nil {
+		m.Device = c.Value
 	}
-	return auth.Meta{IP: ip, UserAgent: r.UserAgent()}
+	return m
+}
+
+// https reports whether the client reached us over https.
+func (s *Server) https(r *http.Request) bool { return s.proxies.Scheme(r) == "https" }
+
+// sameOrigin reports whether a form POST may be served: browsers send
+// Origin with every POST, and one that is neither the server's own (the
+// public URL when configured, else the origin the request addressed) nor
+// a configured CORS origin is a cross-site form — login CSRF. Requests
+// without Origin (command-line clients) pass.
+func (s *Server) sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	o = strings.ToLower(o)
+	if s.origins[o] {
+		return true
+	}
+	return !s.public && o == s.proxies.Origin(r)
 }
 
 // bearer returns the token of an "Authorization: Bearer" header, "" when
@@ -97,15 +118,16 @@ func limitBody(next http.Handler) http.Handler {
 	})
 }
 
-// securityHeaders sets headers every response should carry.
-func securityHeaders(next http.Handler) http.Handler {
+// securityHeaders sets headers every response should carry: HSTS when
+// the client used https, directly or through a trusted proxy.
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if r.TLS != nil {
+		if s.https(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)

@@ -77,3 +77,73 @@ func TestUnknownAPIPathsAndWrongMethodsAnswerJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestRoutesMatchTheGoldenTable compares the router with the contract's API
+// table, written here by hand: the router is never asked what to expect of
+// itself, so a route registered with the wrong permission, a missing route
+// or an extra one fails.
+func TestRoutesMatchTheGoldenTable(t *testing.T) {
+	const (
+		users   = "/api/users/{id:[0-9]+}"
+		public  = "public"
+		authn   = "authenticated"
+		perm    = "permission "
+		usersR  = perm + "users:read"
+		usersW  = perm + "users:write"
+		sessR   = perm + "sessions:read"
+		sessX   = perm + "sessions:revoke"
+		auditR  = perm + "audit:read"
+		pwaPath = "/"
+	)
+	golden := []struct{ method, path, policy string }{
+		{"POST", "/api/token", public},
+		{"POST", "/api/token/refresh", public},
+		{"POST", "/api/logout", authn},
+		{"GET", "/api/auth/check", authn},
+		{"GET", "/api/users/me", authn},
+		{"PATCH", "/api/users/me", authn},
+		{"PUT", "/api/users/me/password", authn},
+		{"GET", "/api/users/me/sessions", authn},
+		{"DELETE", "/api/users/me/sessions/{id}", authn},
+		{"GET", "/api/users", usersR},
+		{"POST", "/api/users", usersW},
+		{"GET", users, usersR},
+		{"PATCH", users, usersW},
+		{"DELETE", users, usersW},
+		{"PUT", users + "/password", usersW},
+		{"DELETE", users + "/sessions", sessX},
+		{"GET", "/api/sessions", sessR},
+		{"DELETE", "/api/sessions/{id}", sessX},
+		{"GET", "/api/audit", auditR},
+		{"GET", "/api/stats", auditR},
+		{"GET", "/healthz", public},
+		{"GET", "/readyz", public},
+		{"GET", pwaPath, public},
+		{"HEAD", pwaPath, public},
+	}
+	want := make(map[string]string)
+	for _, g := range golden {
+		want[g.method+" "+g.path] = g.policy
+	}
+	got := make(map[string]string)
+	for _, r := range New(Options{Frontend: http.NotFoundHandler()}).Routes() {
+		k := r.Method + " " + r.Path
+		if _, dup := got[k]; dup {
+			t.Errorf("%s is registered twice", k)
+		}
+		got[k] = r.Policy.String()
+	}
+	for k, p := range want {
+		switch g, ok := got[k]; {
+		case !ok:
+			t.Errorf("%s (%s) is not routed", k, p)
+		case g != p:
+			t.Errorf("%s has policy %q, want %q", k, g, p)
+		}
+	}
+	for k, p := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s (%s) is routed but not in the golden table", k, p)
+		}
+	}
+}

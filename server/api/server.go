@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -17,6 +18,7 @@ import (
 
 	"gatehouse/server/admin"
 	"gatehouse/server/auth"
+	"gatehouse/server/proxy"
 	"gatehouse/server/store"
 	"gatehouse/shared"
 )
@@ -35,9 +37,16 @@ type Options struct {
 	// CORSOrigins may call the API from another origin, with credentials.
 	// Empty: same origin only.
 	CORSOrigins []string
-	// CookieSecure is "auto" (Secure when the request came over TLS),
-	// "true" or "false".
+	// CookieSecure is "auto" (Secure when the client used https: TLS to
+	// this server, or a trusted proxy says so), "true" or "false".
 	CookieSecure string
+	// Proxies are the trusted reverse proxies, whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed; nil: none.
+	Proxies *proxy.Trusted
+	// PublicURL is the origin browsers use to reach the server (scheme,
+	// host and port), for the Origin check of the form endpoints. Empty:
+	// the origin each request addressed, as the trusted proxies tell it.
+	PublicURL string
 	// Frontend serves every path that is not the API or a health check.
 	// Nil: those paths answer 404.
 	Frontend http.Handler
@@ -50,6 +59,9 @@ type Server struct {
 	store   Pinger
 	log     *slog.Logger
 	secure  string
+	proxies *proxy.Trusted
+	origins map[string]bool // besides the request's own: PublicURL and CORS origins
+	public  bool            // origins holds PublicURL, so the request's own origin is not trusted
 	router  *router
 	handler http.Handler
 }
@@ -59,7 +71,14 @@ func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{auth: o.Auth, admin: o.Admin, store: o.Store, log: o.Log, secure: o.CookieSecure}
+	s := &Server{auth: o.Auth, admin: o.Admin, store: o.Store, log: o.Log, secure: o.CookieSecure, proxies: o.Proxies, origins: make(map[string]bool)}
+	for _, origin := range o.CORSOrigins {
+		s.origins[strings.ToLower(origin)] = true
+	}
+	if o.PublicURL != "" {
+		s.origins[strings.ToLower(strings.TrimRight(o.PublicURL, "/"))] = true
+		s.public = true
+	}
 	m := mux.NewRouter()
 	m.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, &shared.Error{Code: shared.CodeNotFound, Description: "no such resource"})
@@ -82,7 +101,7 @@ func New(o Options) *Server {
 			MaxAge:           600,
 		}).Handler(h)
 	}
-	h = securityHeaders(h)
+	h = s.securityHeaders(h)
 	h = s.recoverer(h)
 	h = s.logRequests(h)
 	s.handler = h

@@ -13,12 +13,12 @@ func (s *Server) mySessions(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out, err := s.admin.MySessions(r.Context(), actor(r), p)
+	out, err := s.admin.MySessions(r.Context(), s.actor(r), p)
 	s.answer(w, r, http.StatusOK, out, err)
 }
 
 func (s *Server) revokeMySession(w http.ResponseWriter, r *http.Request) {
-	s.answer(w, r, http.StatusNoContent, nil, s.admin.RevokeMySession(r.Context(), actor(r), mux.Vars(r)["id"]))
+	s.answer(w, r, http.StatusNoContent, nil, s.admin.RevokeMySession(r.Context(), s.actor(r), mux.Vars(r)["id"]))
 }
 
 func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
@@ -40,12 +40,12 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	out, err := s.admin.Sessions(r.Context(), actor(r), uid, active, p)
+	out, err := s.admin.Sessions(r.Context(), s.actor(r), uid, active, p)
 	s.answer(w, r, http.StatusOK, out, err)
 }
 
 func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) {
-	s.answer(w, r, http.StatusNoContent, nil, s.admin.RevokeSession(r.Context(), actor(r), mux.Vars(r)["id"]))
+	s.answer(w, r, http.StatusNoContent, nil, s.admin.RevokeSession(r.Context(), s.actor(r), mux.Vars(r)["id"]))
 }
 
 func (s *Server) revokeUserSessions(w http.ResponseWriter, r *http.Request) {
@@ -54,7 +54,7 @@ func (s *Server) revokeUserSessions(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.answer(w, r, http.StatusNoContent, nil, s.admin.RevokeUserSessions(r.Context(), actor(r), id))
+	s.answer(w, r, http.StatusNoContent, nil, s.admin.RevokeUserSessions(r.Context(), s.actor(r), id))
 }
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"gatehouse/server/auth"
@@ -12,22 +13,20 @@ import (
 // token serves POST /api/token: the OAuth 2.0 password grant (the default
 // when grant_type is absent) and the refresh_token grant.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	form, err := parseForm(r)
+	form, err := s.parseTokenForm(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	switch gt := form.Get("grant_type"); gt {
 	case "", shared.GrantPassword:
-		username, password := form.Get("username"), form.Get("password")
-		if username == "" || password == "" {
-			s.writeError(w, r, badRequest("username and password are required"))
-			return
+		g, err := s.auth.Login(r.Context(), form.Get("username"), form.Get("password"), s.meta(r))
+		if err == nil {
+			s.setDeviceCookie(w, r, g)
 		}
-		g, err := s.auth.Login(r.Context(), username, password, meta(r))
-		s.answerGrant(w, r, g, err, false)
+		s.answerGrant(w, r, g, err, form.Get(shared.FieldTokenDelivery) == shared.TokenDeliveryCookie, false)
 	case shared.GrantRefreshToken:
-		s.refresh(w, r)
+		s.answerRefresh(w, r, form.Get("refresh_token"))
 	default:
 		s.writeError(w, r, &httpError{http.StatusBadRequest, shared.CodeUnsupportedGrant, "grant_type must be password or refresh_token"})
 	}
@@ -36,30 +35,46 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 // refresh serves POST /api/token/refresh: the refresh grant, with the token
 // from the form field refresh_token or else the HttpOnly cookie.
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
-	form, err := parseForm(r)
+	form, err := s.parseTokenForm(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	tok, fromCookie := form.Get("refresh_token"), false
+	s.answerRefresh(w, r, form.Get("refresh_token"))
+}
+
+// parseTokenForm refuses a cross-site form POST (see sameOrigin) and reads
+// the form.
+func (s *Server) parseTokenForm(r *http.Request) (url.Values, error) {
+	if !s.sameOrigin(r) {
+		return nil, &httpError{http.StatusForbidden, shared.CodeInvalidRequest, "cross-origin form posts are refused"}
+	}
+	return parseForm(r)
+}
+
+// answerRefresh runs the refresh grant with tok, or with the refresh cookie
+// when tok is empty. A refresh authenticated by the cookie answers the new
+// refresh token in the cookie only.
+func (s *Server) answerRefresh(w http.ResponseWriter, r *http.Request, tok string) {
+	fromCookie := false
 	if tok == "" {
 		if c, err := r.Cookie(shared.CookieRefresh); err == nil {
 			tok, fromCookie = c.Value, true
 		}
 	}
-	g, err := s.auth.Refresh(r.Context(), tok, meta(r))
-	s.answerGrant(w, r, g, err, fromCookie)
+	g, err := s.auth.Refresh(r.Context(), tok, s.meta(r))
+	s.answerGrant(w, r, g, err, fromCookie, fromCookie)
 }
 
 // answerGrant writes the token response (RFC 6749 §5.1) and sets the
-// refresh cookie, or writes the error; a refresh cookie that failed is
-// cleared.
-func (s *Server) answerGrant(w http.ResponseWriter, r *http.Request, g *auth.Grant, err error, fromCookie bool) {
+// refresh cookie, or writes the error. With cookieOnly the body carries no
+// refresh token. A refresh cookie that failed (clearCookie) is cleared.
+func (s *Server) answerGrant(w http.ResponseWriter, r *http.Request, g *auth.Grant, err error, cookieOnly, clearCookie bool) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	if err != nil {
-		if fromCookie && errors.Is(err, auth.ErrBadRefresh) {
-			s.setRefreshCookie(w, r, "", time.Time{}, time.Time{})
+		if clearCookie && errors.Is(err, auth.ErrBadRefresh) {
+			s.setCookie(w, r, shared.CookieRefresh, shared.CookiePath, "", time.Time{}, time.Time{})
 		}
 		s.writeError(w, r, err)
 		return
@@ -71,25 +86,35 @@ func (s *Server) answerGrant(w http.ResponseWriter, r *http.Request, g *auth.Gra
 		ExpiresIn:   seconds(g.AccessExpires.Sub(now)),
 	}
 	if g.RefreshToken != "" {
-		resp.RefreshToken = g.RefreshToken
-		resp.RefreshExpiresIn = seconds(g.RefreshExpires.Sub(now))
-		s.setRefreshCookie(w, r, g.RefreshToken, g.RefreshExpires, now)
+		if !cookieOnly {
+			resp.RefreshToken = g.RefreshToken
+			resp.RefreshExpiresIn = seconds(g.RefreshExpires.Sub(now))
+		}
+		s.setCookie(w, r, shared.CookieRefresh, shared.CookiePath, g.RefreshToken, g.RefreshExpires, now)
 	}
 	writeJSON(w, http.StatusOK, &resp)
 }
 
+// setDeviceCookie gives the browser the device token of a complete
+// sign-in.
+func (s *Server) setDeviceCookie(w http.ResponseWriter, r *http.Request, g *auth.Grant) {
+	if g.Device != "" {
+		s.setCookie(w, r, shared.CookieDevice, shared.DeviceCookiePath, g.Device, g.DeviceExpires, g.Issued)
+	}
+}
+
 func seconds(d time.Duration) int64 { return int64(max(d, 0) / time.Second) }
 
-// setRefreshCookie sets the HttpOnly refresh cookie, or clears it when
-// value is empty.
-func (s *Server) setRefreshCookie(w http.ResponseWriter, r *http.Request, value string, expires, now time.Time) {
+// setCookie sets an HttpOnly, SameSite=Strict cookie, Secure when the
+// client uses https (or as configured), or clears it when value is empty.
+func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, path, value string, expires, now time.Time) {
 	c := &http.Cookie{
-		Name:     shared.CookieRefresh,
+		Name:     name,
 		Value:    value,
-		Path:     shared.CookiePath,
+		Path:     path,
 		HttpOnly: true,
 		SameSite: http.SameSiteStrictMode,
-		Secure:   s.secure == "true" || (s.secure != "false" && r.TLS != nil),
+		Secure:   s.secure == "true" || (s.secure != "false" && s.https(r)),
 	}
 	if value == "" {
 		c.MaxAge = -1
@@ -101,14 +126,14 @@ func (s *Server) setRefreshCookie(w http.ResponseWriter, r *http.Request, value 
 }
 
 // logout serves POST /api/logout: revokes the session in use and clears
-// the refresh cookie.
+// the refresh cookie. The device cookie stays: the device did sign in.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Del(shared.HeaderRefreshToken) // no fresh token for a session being closed
-	if err := s.auth.Logout(r.Context(), principal(r), meta(r)); err != nil {
+	if err := s.auth.Logout(r.Context(), principal(r), s.meta(r)); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.setRefreshCookie(w, r, "", time.Time{}, time.Time{})
+	s.setCookie(w, r, shared.CookieRefresh, shared.CookiePath, "", time.Time{}, time.Time{})
 	w.WriteHeader(http.StatusNoContent)
 }
 

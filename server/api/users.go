@@ -10,7 +10,7 @@ import (
 )
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
-	u, err := s.admin.Me(r.Context(), actor(r))
+	u, err := s.admin.Me(r.Context(), s.actor(r))
 	s.answer(w, r, http.StatusOK, u, err)
 }
 
@@ -20,7 +20,7 @@ func (s *Server) updateMe(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, err := s.admin.UpdateProfile(r.Context(), actor(r), in)
+	u, err := s.admin.UpdateProfile(r.Context(), s.actor(r), in)
 	s.answer(w, r, http.StatusOK, u, err)
 }
 
@@ -30,7 +30,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.answer(w, r, http.StatusNoContent, nil, s.admin.ChangePassword(r.Context(), actor(r), in))
+	s.answer(w, r, http.StatusNoContent, nil, s.admin.ChangePassword(r.Context(), s.actor(r), in))
 }
 
 func (s *Server) users(w http.ResponseWriter, r *http.Request) {
@@ -50,7 +50,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, err := s.admin.CreateUser(r.Context(), actor(r), in)
+	u, err := s.admin.CreateUser(r.Context(), s.actor(r), in)
 	s.answer(w, r, http.StatusCreated, u, err)
 }
 
@@ -84,7 +84,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, err := s.admin.UpdateUser(r.Context(), actor(r), id, in)
+	u, err := s.admin.UpdateUser(r.Context(), s.actor(r), id, in)
 	s.answer(w, r, http.StatusOK, u, err)
 }
 
@@ -94,7 +94,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.answer(w, r, http.StatusNoContent, nil, s.admin.DeleteUser(r.Context(), actor(r), id))
+	s.answer(w, r, http.StatusNoContent, nil, s.admin.DeleteUser(r.Context(), s.actor(r), id))
 }
 
 func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
@@ -107,7 +107,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.answer(w, r, http.StatusNoContent, nil, s.admin.ResetPassword(r.Context(), actor(r), id, in))
+	s.answer(w, r, http.StatusNoContent, nil, s.admin.ResetPassword(r.Context(), s.actor(r), id, in))
 }
 
 // answer writes v with status, or the error.

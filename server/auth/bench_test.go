@@ -15,7 +15,7 @@ func BenchmarkVerify(b *testing.B) {
 		verdicts *Verdicts
 	}{{"parse-every-time", nil}, {"verdict-cache", NewVerdicts(1024)}} {
 		b.Run(c.name, func(b *testing.B) {
-			tk, err := NewTokens(TokensConfig{Issuer: "i", Audience: "a", Sign: NewKey(secretA), Leeway: 10 * time.Second, Verdicts: c.verdicts, Now: clock})
+			tk, err := NewTokens(TokensConfig{Issuer: "i", Audience: "a", Keys: ring(b, NewKey(secretA)), Leeway: 10 * time.Second, Verdicts: c.verdicts, Now: clock})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -21,6 +21,9 @@ var (
 	// ErrBadRefresh: the refresh token is unknown, expired, revoked or was
 	// reused.
 	ErrBadRefresh = errors.New("invalid refresh token")
+	// ErrWrongPassword: the current password given to confirm a change is
+	// not the user's.
+	ErrWrongPassword = errors.New("not the current password")
 )
 
 // ThrottledError says that sign-in attempts are refused for a while.
@@ -31,3 +34,11 @@ type ThrottledError struct {
 func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("too many failed sign-in attempts; retry in %v", e.RetryAfter.Round(time.Second))
 }
+
+// RequestError says that a request is malformed in a way the caller can
+// fix; Reason is fit to show them.
+type RequestError struct {
+	Reason string
+}
+
+func (e *RequestError) Error() string { return e.Reason }

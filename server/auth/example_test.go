@@ -11,10 +11,14 @@ import (
 // still in rotation; a verified token is remembered until it expires.
 func ExampleTokens() {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	keys, err := auth.NewKeyring(auth.NewKey([]byte("an example secret of at least 32 bytes")))
+	if err != nil {
+		panic(err)
+	}
 	tokens, err := auth.NewTokens(auth.TokensConfig{
 		Issuer:   "https://gatehouse.example",
 		Audience: "gatehouse-api",
-		Sign:     auth.NewKey([]byte("an example secret of at least 32 bytes")),
+		Keys:     keys,
 		Leeway:   10 * time.Second,
 		Verdicts: auth.NewVerdicts(1024),
 		Now:      func() time.Time { return now },

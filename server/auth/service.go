@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"gatehouse/server/cache"
 	"gatehouse/server/store"
 	"gatehouse/shared"
 )
@@ -21,18 +21,33 @@ type Config struct {
 	SessionMax   time.Duration // absolute lifetime of a session
 	RefreshTTL   time.Duration // lifetime of a refresh token
 	RefreshGrace time.Duration // how long the previous refresh token still works
+	DeviceTTL    time.Duration // lifetime of a device token
 
-	// LoginBurst failed sign-ins are allowed per username (and
-	// LoginBurst*10 per IP address) before further attempts wait; one
-	// attempt is regained every LoginEvery.
-	LoginBurst int
-	LoginEvery time.Duration
+	// Lockout applies to failed sign-ins per account from unknown devices,
+	// per known device, and to wrong current passwords per session (whose
+	// session ends at Lockout.Free failures). IPLockout applies per client
+	// address to sign-ins from unknown devices.
+	Lockout   Lockout
+	IPLockout Lockout
 }
 
-// Meta describes where a request comes from, for sessions and the audit log.
+// DefaultLockouts returns the lockouts of the design: free failures per
+// account and device (the client address gets ten times as many), then 30
+// s doubling to max, forgotten after four times max without a failure.
+func DefaultLockouts(free int, max time.Duration) (account, ip Lockout) {
+	account = Lockout{Free: free, Base: 30 * time.Second, Max: max, Forget: 4 * max}
+	ip = account
+	ip.Free = 10 * free
+	return account, ip
+}
+
+// Meta describes where a request comes from, for sessions, throttling and
+// the audit log.
 type Meta struct {
 	IP        string
 	UserAgent string
+	// Device is the device token the browser presented, if any.
+	Device string
 }
 
 // Principal is the authenticated caller of a request.
@@ -61,38 +76,30 @@ type Grant struct {
 	// answered without rotating.
 	RefreshToken   string
 	RefreshExpires time.Time
-	SessionID      string
-	UserID         int64
+	// Device is a device token for the browser that signed in (sign-ins
+	// only), valid until DeviceExpires.
+	Device        string
+	DeviceExpires time.Time
+	SessionID     string
+	UserID        int64
 }
 
 // Service signs users in, refreshes and authenticates their tokens.
 type Service struct {
-	state     *State
+	store     *cache.Store
 	tokens    *Tokens
 	passwords *Passwords
 	cfg       Config
 	now       func() time.Time
 	log       *slog.Logger
-	users     *Throttle
-	ips       *Throttle
 }
 
 // NewService wires a Service. now may be nil (time.Now).
-func NewService(state *State, tokens *Tokens, passwords *Passwords, cfg Config, log *slog.Logger, now func() time.Time) *Service {
+func NewService(st *cache.Store, tokens *Tokens, passwords *Passwords, cfg Config, log *slog.Logger, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	if cfg.LoginBurst < 1 {
-		cfg.LoginBurst = 5
-	}
-	if cfg.LoginEvery <= 0 {
-		cfg.LoginEvery = time.Minute
-	}
-	return &Service{
-		state: state, tokens: tokens, passwords: passwords, cfg: cfg, now: now, log: log,
-		users: NewThrottle(cfg.LoginBurst, cfg.LoginEvery, 100_000),
-		ips:   NewThrottle(cfg.LoginBurst*10, cfg.LoginEvery/10, 100_000),
-	}
+	return &Service{store: st, tokens: tokens, passwords: passwords, cfg: cfg, now: now, log: log}
 }
 
 // Config returns the service's configuration.
@@ -101,126 +108,262 @@ func (s *Service) Config() Config { return s.cfg }
 // Now returns the service clock's time.
 func (s *Service) Now() time.Time { return s.now() }
 
-// Login checks a username and password and opens a session. It answers
-// ErrBadCredentials for an unknown user and a wrong password alike (taking
-// the same time), ErrInactive for a disabled user with the right password,
-// and *ThrottledError when too many attempts failed.
+// Tokens returns the access token issuer.
+func (s *Service) Tokens() *Tokens { return s.tokens }
+
+// Login checks a username and password and opens a session.
+//
+// The input is bounded first: a username that breaks the username rules
+// (after trimming and folding to lower case) or a password over 72 bytes is
+// refused with *RequestError before any hashing, throttling by account or
+// auditing; it counts as a failure of the client address. Then the attempt
+// is counted against its throttle keys — the device when m.Device is a
+// device token of this account, else the account and the client address —
+// before the password is checked, and refused with *ThrottledError while a
+// key is locked. A password check that cannot start in time fails with
+// *BusyError and costs nothing.
+//
+// It answers ErrBadCredentials for an unknown user and a wrong password
+// alike (with the same bcrypt work), and ErrInactive for a disabled user
+// with the right password.
 func (s *Service) Login(ctx context.Context, username, password string, m Meta) (*Grant, error) {
 	now := s.now()
-	username = strings.TrimSpace(username)
-	userKey, ipKey := "u:"+strings.ToLower(username), "ip:"+m.IP
-	if d := max(s.users.Wait(userKey, now), s.ips.Wait(ipKey, now)); d > 0 {
-		s.audit(ctx, &shared.AuditEvent{Actor: username, Action: shared.ActionLogin, IP: m.IP, Outcome: shared.OutcomeDenied, Detail: "throttled"})
-		return nil, &ThrottledError{RetryAfter: d}
+	name := strings.ToLower(strings.TrimSpace(username))
+	ip := key{"ip:" + m.IP, s.cfg.IPLockout}
+	if msg := shared.ValidateUsername(name); msg != "" || password == "" || len(password) > shared.MaxPasswordLen {
+		if err := s.throttle(ctx, []key{ip}, "", m.IP, now); err != nil {
+			return nil, err
+		}
+		if msg != "" {
+			return nil, &RequestError{Reason: "the username " + msg}
+		}
+		return nil, &RequestError{Reason: "the password must be 1 to 72 bytes"}
 	}
-	fail := func(detail string) error {
-		s.users.Fail(userKey, now)
-		s.ips.Fail(ipKey, now)
-		s.audit(ctx, &shared.AuditEvent{Actor: username, Action: shared.ActionLogin, IP: m.IP, Outcome: shared.OutcomeFailed, Detail: detail})
-		return ErrBadCredentials
+
+	ring := s.tokens.Keys()
+	keys := []key{{"user:" + name, s.cfg.Lockout}, ip}
+	dev, known := checkDevice(ring, m.Device, name, now)
+	if known {
+		keys = []key{{"device:" + dev.device, s.cfg.Lockout}}
 	}
-	u, err := s.state.UserByUsername(ctx, username)
-	if errors.Is(err, store.ErrNotFound) {
-		s.passwords.CheckNothing(password)
-		return nil, fail("unknown user")
+	if err := s.throttle(ctx, keys, name, m.IP, now); err != nil {
+		return nil, err
 	}
-	if err != nil {
+	giveBack := func() { s.release(ctx, keys, false) }
+
+	u, err := s.store.UserByUsername(ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if err := s.passwords.CheckNothing(ctx, password); err != nil {
+			giveBack()
+			return nil, err
+		}
+		return nil, s.failLogin(ctx, name, 0, m, "unknown user")
+	case err != nil:
+		giveBack()
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	if !s.passwords.Check(u.PasswordHash, password) {
-		return nil, fail("wrong password")
+	ok, err := s.passwords.Check(ctx, u.PasswordHash, password)
+	if err != nil {
+		giveBack()
+		return nil, err
 	}
-	if u.Disabled {
-		s.audit(ctx, &shared.AuditEvent{ActorID: u.ID, Actor: u.Username, Action: shared.ActionLogin, IP: m.IP, Outcome: shared.OutcomeFailed, Detail: "user disabled"})
-		return nil, ErrInactive
+	if !ok {
+		return nil, s.failLogin(ctx, name, u.ID, m, "wrong password")
 	}
-	refresh, hash := NewRefreshToken()
+
+	device := newRandom(16)
+	if known {
+		device = dev.device
+	}
 	sess := &store.Session{
 		ID: NewSessionID(), UserID: u.ID,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionMax),
-		RefreshHash: hash, RotatedAt: now,
+		RefreshSalt: newRefreshSalt(), RotatedAt: now,
 		UserAgent: truncate(m.UserAgent, 512), IP: m.IP,
 	}
 	sess.RefreshExpiresAt = earliest(now.Add(s.cfg.RefreshTTL), sess.ExpiresAt)
-	if err := s.state.CreateSession(ctx, sess); err != nil {
+	var outcome error
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		outcome = nil
+		cur, err := tx.LockUser(ctx, u.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			outcome = ErrBadCredentials
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// The account or device is cleared; the address only gets its
+		// failure back, so that signing in to one's own account cannot
+		// reset the address's count of guesses at others.
+		if err := release(ctx, tx, keys[:1], true); err != nil {
+			return err
+		}
+		if err := release(ctx, tx, keys[1:], false); err != nil {
+			return err
+		}
+		switch {
+		case cur.PasswordHash != u.PasswordHash:
+			// The password changed while this one was checked: a session
+			// opened now would outlive the change that revoked the others.
+			outcome = ErrBadCredentials
+		case cur.Disabled:
+			outcome = ErrInactive
+		}
+		if outcome != nil {
+			return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionLogin, IP: m.IP, Outcome: shared.OutcomeFailed, Detail: "user disabled or password changed"})
+		}
+		if err := tx.CreateSession(ctx, sess); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionLogin, Target: "session " + sess.ID, IP: m.IP, Outcome: shared.OutcomeOK})
+	})
+	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
+	}
+	if outcome != nil {
+		return nil, outcome
 	}
 	g, err := s.grant(sess, now)
 	if err != nil {
 		return nil, err
 	}
-	g.RefreshToken, g.RefreshExpires = refresh, sess.RefreshExpiresAt
-	s.audit(ctx, &shared.AuditEvent{ActorID: u.ID, Actor: u.Username, Action: shared.ActionLogin, Target: "session " + sess.ID, IP: m.IP, Outcome: shared.OutcomeOK})
+	g.RefreshToken, g.RefreshExpires = mintRefresh(ring, sess.ID, sess.RefreshGen, sess.RefreshSalt), sess.RefreshExpiresAt
+	g.DeviceExpires = now.Add(s.cfg.DeviceTTL)
+	g.Device = mintDevice(ring, name, device, g.DeviceExpires)
 	return g, nil
 }
 
+// throttle counts an attempt against keys, or refuses it with
+// *ThrottledError while one is locked; keys the attempt locks are audited
+// with actor as the name tried.
+func (s *Service) throttle(ctx context.Context, keys []key, actor, ip string, now time.Time) error {
+	var wait time.Duration
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		var locked []key
+		var err error
+		wait, locked, err = reserve(ctx, tx, keys, now)
+		if err != nil || wait > 0 {
+			return err
+		}
+		return auditLockouts(ctx, tx, locked, actor, ip, now)
+	})
+	if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	if wait > 0 {
+		return &ThrottledError{RetryAfter: wait}
+	}
+	return nil
+}
+
+// release gives back the failure counted against keys for an attempt that
+// could not be made (see release), even when ctx has ended.
+func (s *Service) release(ctx context.Context, keys []key, reset bool) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.store.Update(ctx, func(tx store.Tx) error { return release(ctx, tx, keys, reset) }); err != nil {
+		s.log.ErrorContext(ctx, "throttle not released", "err", err)
+	}
+}
+
+// failLogin audits a failed sign-in, whose failure the throttle has
+// already counted, and returns ErrBadCredentials.
+func (s *Service) failLogin(ctx context.Context, name string, uid int64, m Meta, detail string) error {
+	s.audit(ctx, &shared.AuditEvent{ActorID: uid, Actor: name, Action: shared.ActionLogin, IP: m.IP, Outcome: shared.OutcomeFailed, Detail: detail})
+	return ErrBadCredentials
+}
+
 // Refresh exchanges a refresh token for a new access token and a new
-// refresh token (rotation). The previous refresh token presented again
-// within the grace window gets an access token without a new rotation;
-// presented later it is reuse: the session is revoked, the event audited,
-// and ErrBadRefresh returned. Any other unknown, expired or revoked token is
-// ErrBadRefresh too.
+// refresh token (rotation), in one transaction with the session it names.
+// The token of the generation just replaced, presented within the grace
+// window, gets an access token without a new rotation. Any older generation,
+// or the previous one after the grace, is reuse: someone holds a copy, so
+// the session is revoked, the event audited and ErrBadRefresh returned. A
+// token whose MAC does not verify is ErrBadRefresh and touches nothing, so
+// nobody can revoke a session with a made-up token. ErrInactive when the
+// user is disabled.
 func (s *Service) Refresh(ctx context.Context, token string, m Meta) (*Grant, error) {
 	if token == "" {
 		return nil, fmt.Errorf("%w: missing", ErrBadRefresh)
 	}
-	h := HashRefreshToken(token)
-	sess, err := s.state.SessionByRefreshHash(ctx, h)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: unknown", ErrBadRefresh)
-	}
+	rt, err := parseRefresh(token)
 	if err != nil {
-		return nil, fmt.Errorf("refresh: %w", err)
+		return nil, err
 	}
+	ring := s.tokens.Keys()
 	now := s.now()
-	for range 2 { // a lost rotation race is looked at once more
-		if !sess.Active(now) {
-			return nil, fmt.Errorf("%w: session ended", ErrBadRefresh)
+	var (
+		g     *Grant
+		reuse *store.Session
+	)
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		g, reuse = nil, nil
+		sess, err := tx.LockSession(ctx, rt.session)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: unknown session", ErrBadRefresh)
 		}
-		if err := s.checkUser(ctx, sess.UserID); err != nil {
-			if errors.Is(err, ErrInvalidToken) {
-				return nil, fmt.Errorf("%w: user gone", ErrBadRefresh)
-			}
-			return nil, err
+		if err != nil {
+			return err
+		}
+		if !rt.valid(ring, sess.RefreshSalt) {
+			return fmt.Errorf("%w: not issued by this server", ErrBadRefresh)
+		}
+		if !sess.Active(now) {
+			return fmt.Errorf("%w: session ended", ErrBadRefresh)
+		}
+		u, err := tx.UserByID(ctx, sess.UserID)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: user gone", ErrBadRefresh)
+		}
+		if err != nil {
+			return err
+		}
+		if u.Disabled {
+			return ErrInactive
 		}
 		switch {
-		case bytes.Equal(h, sess.RefreshHash):
+		case rt.gen == sess.RefreshGen:
 			if !now.Before(sess.RefreshExpiresAt) {
-				return nil, fmt.Errorf("%w: expired", ErrBadRefresh)
+				return fmt.Errorf("%w: expired", ErrBadRefresh)
 			}
-			next, nextHash := NewRefreshToken()
-			exp := earliest(now.Add(s.cfg.RefreshTTL), sess.ExpiresAt)
-			err := s.state.RotateRefresh(ctx, sess.ID, h, nextHash, exp, now)
-			if errors.Is(err, store.ErrStale) {
-				if sess, err = s.state.SessionByID(ctx, sess.ID); err != nil {
-					return nil, fmt.Errorf("refresh: %w", err)
-				}
-				continue
+			sess.RefreshGen++
+			sess.RotatedAt, sess.LastSeenAt = now, now
+			sess.RefreshExpiresAt = earliest(now.Add(s.cfg.RefreshTTL), sess.ExpiresAt)
+			if err := tx.SaveSession(ctx, sess); err != nil {
+				return err
 			}
-			if err != nil {
-				return nil, fmt.Errorf("refresh: %w", err)
+			if g, err = s.grant(sess, now); err != nil {
+				return err
 			}
-			g, err := s.grant(sess, now)
-			if err != nil {
-				return nil, err
+			g.RefreshToken = mintRefresh(ring, sess.ID, sess.RefreshGen, sess.RefreshSalt)
+		case rt.gen == sess.RefreshGen-1 && now.Sub(sess.RotatedAt) <= s.cfg.RefreshGrace:
+			g, err = s.grant(sess, now)
+			return err
+		case rt.gen < sess.RefreshGen:
+			sess.RevokedAt, sess.RevokedReason = &now, shared.RevokedRefreshReuse
+			if err := tx.SaveSession(ctx, sess); err != nil {
+				return err
 			}
-			g.RefreshToken, g.RefreshExpires = next, exp
-			return g, nil
-		case bytes.Equal(h, sess.PrevRefreshHash):
-			if now.Sub(sess.RotatedAt) <= s.cfg.RefreshGrace {
-				return s.grant(sess, now)
-			}
-			if err := s.state.RevokeSession(ctx, sess.ID, shared.RevokedRefreshReuse, now); err != nil {
-				return nil, fmt.Errorf("refresh: revoke after reuse: %w", err)
-			}
-			s.log.WarnContext(ctx, "refresh token reuse; session revoked", "session", sess.ID, "user", sess.UserID, "ip", m.IP)
-			s.audit(ctx, &shared.AuditEvent{ActorID: sess.UserID, Actor: sess.Username, Action: shared.ActionRefreshReuse, Target: "session " + sess.ID, IP: m.IP, Outcome: shared.OutcomeDenied, Detail: "session revoked"})
-			return nil, fmt.Errorf("%w: reused; session revoked", ErrBadRefresh)
+			reuse = sess
+			return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: sess.UserID, Actor: sess.Username, Action: shared.ActionRefreshReuse, Target: "session " + sess.ID, IP: m.IP, Outcome: shared.OutcomeDenied,
+				Detail: fmt.Sprintf("generation %d presented after %d; session revoked", rt.gen, sess.RefreshGen)})
 		default:
-			return nil, fmt.Errorf("%w: superseded", ErrBadRefresh)
+			return fmt.Errorf("%w: generation from the future", ErrBadRefresh)
 		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrBadRefresh) || errors.Is(err, ErrInactive) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("refresh: %w", err)
 	}
-	return nil, fmt.Errorf("%w: rotated concurrently", ErrBadRefresh)
+	if reuse != nil {
+		s.log.WarnContext(ctx, "refresh token reuse; session revoked", "session", reuse.ID, "user", reuse.UserID, "ip", m.IP)
+		return nil, fmt.Errorf("%w: reused; session revoked", ErrBadRefresh)
+	}
+	return g, nil
 }
 
 // grant issues an access token for the session, capped by its absolute
@@ -251,7 +394,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 	if err != nil {
 		return nil, err
 	}
-	sess, err := s.state.CachedSession(ctx, c.SessionID)
+	sess, err := s.store.Session(ctx, c.SessionID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: unknown session", ErrInvalidToken)
 	}
@@ -264,7 +407,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 	// The user is checked before the session's state: disabling a user
 	// also revokes their sessions, and the caller should learn the reason
 	// (403 inactive_user), not just that the session is gone.
-	u, err := s.state.CachedUser(ctx, uid)
+	u, err := s.store.User(ctx, uid)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: user no longer exists", ErrInvalidToken)
 	}
@@ -287,20 +430,6 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 	}, nil
 }
 
-func (s *Service) checkUser(ctx context.Context, id int64) error {
-	u, err := s.state.CachedUser(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: user no longer exists", ErrInvalidToken)
-	}
-	if err != nil {
-		return fmt.Errorf("check user: %w", err)
-	}
-	if u.Disabled {
-		return ErrInactive
-	}
-	return nil
-}
-
 // Slide returns a fresh access token for p when the one presented is at
 // least SlideAfter old, and "" otherwise. The new token never outlives the
 // session. Sliding also records the session as seen.
@@ -314,7 +443,8 @@ func (s *Service) Slide(ctx context.Context, p *Principal) (string, time.Time, e
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if err := s.state.TouchSession(ctx, p.SessionID, now); err != nil {
+	err = s.store.Update(ctx, func(tx store.Tx) error { return tx.TouchSession(ctx, p.SessionID, now) })
+	if err != nil {
 		s.log.WarnContext(ctx, "could not record session activity", "session", p.SessionID, "err", err)
 	}
 	return tok, exp, nil
@@ -322,29 +452,112 @@ func (s *Service) Slide(ctx context.Context, p *Principal) (string, time.Time, e
 
 // Logout revokes the principal's session.
 func (s *Service) Logout(ctx context.Context, p *Principal, m Meta) error {
-	if err := s.state.RevokeSession(ctx, p.SessionID, shared.RevokedLogout, s.now()); err != nil {
+	now := s.now()
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		sess, err := tx.LockSession(ctx, p.SessionID)
+		if err != nil {
+			return err
+		}
+		if sess.RevokedAt == nil {
+			sess.RevokedAt, sess.RevokedReason = &now, shared.RevokedLogout
+			if err := tx.SaveSession(ctx, sess); err != nil {
+				return err
+			}
+		}
+		return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: p.UserID, Actor: p.Username, Action: shared.ActionLogout, Target: "session " + p.SessionID, IP: m.IP, Outcome: shared.OutcomeOK})
+	})
+	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
-	s.audit(ctx, &shared.AuditEvent{ActorID: p.UserID, Actor: p.Username, Action: shared.ActionLogout, Target: "session " + p.SessionID, IP: m.IP, Outcome: shared.OutcomeOK})
 	return nil
 }
 
-// CheckPassword reports whether pw is the user's password.
-func (s *Service) CheckPassword(ctx context.Context, userID int64, pw string) (bool, error) {
-	u, err := s.state.UserByID(ctx, userID)
-	if err != nil {
-		return false, fmt.Errorf("check password: %w", err)
+// CheckCurrentPassword checks pw, given to confirm a change, against the
+// principal's password. Wrong answers are counted per session and user
+// (never against the account's sign-ins, so a thief holding an access token
+// cannot lock the owner out); at Lockout.Free of them the session is
+// revoked and the answer is ErrInvalidToken. A wrong password is
+// ErrWrongPassword.
+func (s *Service) CheckCurrentPassword(ctx context.Context, p *Principal, pw string, m Meta) error {
+	now := s.now()
+	k := key{"password:" + strconv.FormatInt(p.UserID, 10) + ":" + p.SessionID, s.cfg.Lockout}
+	// capped revokes the session once its count has reached the cap; it
+	// reports whether it did.
+	capped := func(ctx context.Context, tx store.Tx) (bool, error) {
+		a, err := tx.LockAttempts(ctx, k.name)
+		if err != nil || a.Failures < k.rule.Free {
+			return false, err
+		}
+		sess, err := tx.LockSession(ctx, p.SessionID)
+		if err != nil {
+			return false, err
+		}
+		if sess.RevokedAt == nil {
+			sess.RevokedAt, sess.RevokedReason = &now, shared.RevokedPasswordGuess
+			if err := tx.SaveSession(ctx, sess); err != nil {
+				return false, err
+			}
+			err := tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: p.UserID, Actor: p.Username, Action: shared.ActionSessionRevoke, Target: "session " + p.SessionID, IP: m.IP, Outcome: shared.OutcomeDenied,
+				Detail: fmt.Sprintf("%d wrong current passwords", a.Failures)})
+			if err != nil {
+				return false, err
+			}
+		}
+		return true, nil
 	}
-	return s.passwords.Check(u.PasswordHash, pw), nil
+	errRevoked := fmt.Errorf("%w: session ended after %d wrong passwords", ErrInvalidToken, k.rule.Free)
+
+	var revoked bool
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if revoked, err = capped(ctx, tx); err != nil || revoked {
+			return err
+		}
+		return count(ctx, tx, k, now)
+	})
+	if err != nil {
+		return fmt.Errorf("check password: %w", err)
+	}
+	if revoked {
+		return errRevoked
+	}
+	u, err := s.store.UserByID(ctx, p.UserID)
+	if err != nil {
+		return fmt.Errorf("check password: %w", err)
+	}
+	ok, err := s.passwords.Check(ctx, u.PasswordHash, pw)
+	if err != nil {
+		s.release(ctx, []key{k}, false)
+		return err
+	}
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		if ok {
+			return release(ctx, tx, []key{k}, true)
+		}
+		revoked, err = capped(ctx, tx)
+		return err
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("check password: %w", err)
+	case revoked:
+		return errRevoked
+	case !ok:
+		return ErrWrongPassword
+	}
+	return nil
 }
 
-// audit records e; a failure to record is logged, not returned, so that
-// the audit log being unwritable never hides the outcome of the action.
+// audit records e in a transaction of its own; a failure to record is
+// logged, not returned, so that the audit log being unwritable never hides
+// the outcome of the action.
 func (s *Service) audit(ctx context.Context, e *shared.AuditEvent) {
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
-	if err := s.state.AddAudit(ctx, e); err != nil {
+	ctx = context.WithoutCancel(ctx)
+	err := s.store.Update(ctx, func(tx store.Tx) error { return tx.AddAudit(ctx, e) })
+	if err != nil {
 		s.log.ErrorContext(ctx, "audit event not recorded", "action", e.Action, "err", err)
 	}
 }

@@ -1,11 +1,10 @@
 package auth
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -16,20 +15,6 @@ const TokenType = "at+jwt"
 
 // MaxLeeway bounds the clock skew tolerated when checking exp, nbf and iat.
 const MaxLeeway = 30 * time.Second
-
-// Key is an HMAC key named by its ID (the JOSE "kid").
-type Key struct {
-	ID     string
-	Secret []byte
-}
-
-// NewKey names secret by a short digest of it, so that the same secret
-// always gets the same kid and different secrets practically never share
-// one.
-func NewKey(secret []byte) Key {
-	sum := sha256.Sum256(secret)
-	return Key{ID: hex.EncodeToString(sum[:6]), Secret: secret}
-}
 
 // Claims are the claims of an access token.
 type Claims struct {
@@ -47,13 +32,12 @@ func (c *Claims) UserID() (int64, error) {
 }
 
 // Tokens issues and verifies access tokens: HS256 only, with pinned issuer
-// and audience, required exp, iat, sub and sid, the at+jwt type, and a kid
-// naming one of the verification keys.
+// and audience, required exp, iat, sub and sid, the at+jwt type, a kid
+// naming one of the keyring's keys, and no critical header extension.
 type Tokens struct {
 	issuer   string
 	audience string
-	sign     Key
-	keys     map[string][]byte
+	keys     atomic.Pointer[Keyring]
 	parser   *jwt.Parser
 	verdicts *Verdicts
 	now      func() time.Time
@@ -64,10 +48,8 @@ type Tokens struct {
 type TokensConfig struct {
 	Issuer   string
 	Audience string
-	// Sign signs new tokens; it also verifies.
-	Sign Key
-	// Verify are further keys that still verify (keys being rotated out).
-	Verify []Key
+	// Keys sign (the first) and verify (all).
+	Keys *Keyring
 	// Leeway is the clock skew allowed; at most MaxLeeway.
 	Leeway time.Duration
 	// Verdicts remembers verified tokens; nil: verify every time.
@@ -78,8 +60,8 @@ type TokensConfig struct {
 
 // NewTokens checks the configuration and returns a Tokens.
 func NewTokens(c TokensConfig) (*Tokens, error) {
-	if len(c.Sign.Secret) < 32 {
-		return nil, errors.New("signing secret must be at least 32 bytes")
+	if c.Keys == nil {
+		return nil, errors.New("no signing keys")
 	}
 	if c.Issuer == "" || c.Audience == "" {
 		return nil, errors.New("issuer and audience are required")
@@ -91,17 +73,8 @@ func NewTokens(c TokensConfig) (*Tokens, error) {
 	if now == nil {
 		now = time.Now
 	}
-	t := &Tokens{
-		issuer: c.Issuer, audience: c.Audience, sign: c.Sign,
-		keys: map[string][]byte{c.Sign.ID: c.Sign.Secret}, verdicts: c.Verdicts,
-		now: now, leeway: c.Leeway,
-	}
-	for _, k := range c.Verify {
-		if len(k.Secret) < 32 {
-			return nil, fmt.Errorf("verification key %q: secret must be at least 32 bytes", k.ID)
-		}
-		t.keys[k.ID] = k.Secret
-	}
+	t := &Tokens{issuer: c.Issuer, audience: c.Audience, verdicts: c.Verdicts, now: now, leeway: c.Leeway}
+	t.keys.Store(c.Keys)
 	t.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(c.Issuer),
@@ -113,6 +86,18 @@ func NewTokens(c TokensConfig) (*Tokens, error) {
 		jwt.WithStrictDecoding(),
 	)
 	return t, nil
+}
+
+// Keys returns the keyring in use.
+func (t *Tokens) Keys() *Keyring { return t.keys.Load() }
+
+// SetKeys replaces the keyring and forgets every verdict, so that a token
+// signed by a key no longer in the ring is refused from now on.
+func (t *Tokens) SetKeys(k *Keyring) {
+	t.keys.Store(k)
+	if t.verdicts != nil {
+		t.verdicts.Clear()
+	}
 }
 
 // Issue signs an access token for the user's session, issued at iat and
@@ -129,10 +114,11 @@ func (t *Tokens) Issue(userID int64, sessionID string, iat, exp time.Time) (stri
 		},
 		SessionID: sessionID,
 	}
+	key := t.Keys().Signing()
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
 	tok.Header["typ"] = TokenType
-	tok.Header["kid"] = t.sign.ID
-	s, err := tok.SignedString(t.sign.Secret)
+	tok.Header["kid"] = key.ID
+	s, err := tok.SignedString(key.Secret)
 	if err != nil {
 		return "", fmt.Errorf("sign access token: %w", err)
 	}
@@ -149,22 +135,26 @@ func (t *Tokens) Verify(raw string) (*Claims, error) {
 			return c, nil
 		}
 	}
-	c, err := t.parse(raw)
+	ring := t.Keys()
+	c, err := t.parse(raw, ring)
 	if err != nil {
 		return nil, err
 	}
-	if t.verdicts != nil {
+	// Remember the verdict unless the keys changed meanwhile: SetKeys
+	// clears the verdicts after replacing the ring, so a verdict reached
+	// with a key since removed must not be put back.
+	if t.verdicts != nil && t.Keys() == ring {
 		t.verdicts.Put(raw, c, c.ExpiresAt.Time, now.Add(-t.leeway))
 	}
 	return c, nil
 }
 
-func (t *Tokens) parse(raw string) (*Claims, error) {
+func (t *Tokens) parse(raw string, ring *Keyring) (*Claims, error) {
 	if raw == "" {
 		return nil, fmt.Errorf("%w: empty", ErrInvalidToken)
 	}
 	var c Claims
-	_, err := t.parser.ParseWithClaims(raw, &c, t.key)
+	_, err := t.parser.ParseWithClaims(raw, &c, func(tok *jwt.Token) (any, error) { return signingKey(tok, ring) })
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
@@ -180,14 +170,20 @@ func (t *Tokens) parse(raw string) (*Claims, error) {
 	return &c, nil
 }
 
-func (t *Tokens) key(tok *jwt.Token) (any, error) {
+// signingKey returns the secret that must have signed tok.
+func signingKey(tok *jwt.Token, ring *Keyring) (any, error) {
 	if typ, _ := tok.Header["typ"].(string); typ != TokenType {
 		return nil, errors.New("wrong typ")
 	}
+	// RFC 7515 §4.1.11: a recipient that does not understand every
+	// extension listed in "crit" must refuse the token; we understand none.
+	if _, ok := tok.Header["crit"]; ok {
+		return nil, errors.New("critical header extension not understood")
+	}
 	kid, _ := tok.Header["kid"].(string)
-	k, ok := t.keys[kid]
+	k, ok := ring.Lookup(kid)
 	if !ok {
 		return nil, errors.New("unknown kid")
 	}
-	return k, nil
+	return k.Secret, nil
 }

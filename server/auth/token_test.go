@@ -2,6 +2,10 @@ package auth
 
 import (
 	"errors"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"gatehouse/server/store"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +16,18 @@ var (
 	secretB = []byte("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")
 )
 
-func newTestTokens(t testing.TB, now func() time.Time, sign Key, verify ...Key) *Tokens {
+func ring(t testing.TB, keys ...Key) *Keyring {
 	t.Helper()
-	tk, err := NewTokens(TokensConfig{Issuer: "iss", Audience: "aud", Sign: sign, Verify: verify, Leeway: 5 * time.Second, Verdicts: NewVerdicts(16), Now: now})
+	r, err := NewKeyring(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func newTestTokens(t testing.TB, now func() time.Time, keys ...Key) *Tokens {
+	t.Helper()
+	tk, err := NewTokens(TokensConfig{Issuer: "iss", Audience: "aud", Keys: ring(t, keys...), Leeway: 5 * time.Second, Verdicts: NewVerdicts(16), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,15 +77,89 @@ func TestTokensHonourExpiryWithLeeway(t *testing.T) {
 }
 
 func TestNewTokensRefusesWeakConfiguration(t *testing.T) {
+	good := ring(t, NewKey(secretA))
 	tests := []TokensConfig{
-		{Issuer: "i", Audience: "a", Sign: NewKey([]byte("short"))},
-		{Issuer: "", Audience: "a", Sign: NewKey(secretA)},
-		{Issuer: "i", Audience: "a", Sign: NewKey(secretA), Leeway: time.Minute},
-		{Issuer: "i", Audience: "a", Sign: NewKey(secretA), Verify: []Key{NewKey([]byte("short"))}},
+		{Issuer: "i", Audience: "a"},
+		{Issuer: "", Audience: "a", Keys: good},
+		{Issuer: "i", Audience: "a", Keys: good, Leeway: time.Minute},
 	}
 	for i, c := range tests {
 		if _, err := NewTokens(c); err == nil {
 			t.Errorf("config %d accepted", i)
+		}
+	}
+	for _, keys := range [][]Key{
+		nil,
+		{NewKey([]byte("short"))},
+		{NewKey(secretA), NewKey([]byte("short"))},
+		{NewKey(secretA), NewKey(secretA)},
+		{{ID: "", Secret: secretA}},
+		{{ID: "has.dot", Secret: secretA}},
+	} {
+		if _, err := NewKeyring(keys...); err == nil {
+			t.Errorf("keyring %v accepted", keys)
+		}
+	}
+}
+
+func TestParseKeyring(t *testing.T) {
+	r, err := ParseKeyring("# rotation: new first\n\n2026-11  " + string(secretB) + "\n\t2026-05\t" + string(secretA) + "  \n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.IDs(); len(got) != 2 || got[0] != "2026-11" || got[1] != "2026-05" || r.Signing().ID != "2026-11" {
+		t.Fatalf("IDs %v, signing %q", got, r.Signing().ID)
+	}
+	if k, ok := r.Lookup("2026-05"); !ok || string(k.Secret) != string(secretA) {
+		t.Fatalf("Lookup = %v, %v", k, ok)
+	}
+	for _, bad := range []string{"", "# only a comment", "kid", "kid secret extra", "kid short"} {
+		if _, err := ParseKeyring(bad); err == nil {
+			t.Errorf("ParseKeyring(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestSetKeysRotatesAndForgetsVerdicts(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	tk := newTestTokens(t, func() time.Time { return now }, NewKey(secretA))
+	old, _ := tk.Issue(1, "s", now, now.Add(time.Hour))
+	if _, err := tk.Verify(old); err != nil { // cached from now on
+		t.Fatal(err)
+	}
+	tk.SetKeys(ring(t, NewKey(secretB), NewKey(secretA)))
+	if _, err := tk.Verify(old); err != nil {
+		t.Fatalf("a key still in the ring must verify: %v", err)
+	}
+	fresh, _ := tk.Issue(1, "s", now, now.Add(time.Hour))
+	if kid := strings.Split(fresh, ".")[0]; kid == strings.Split(old, ".")[0] {
+		t.Fatal("new tokens must be signed by the new first key")
+	}
+	tk.SetKeys(ring(t, NewKey(secretB)))
+	if _, err := tk.Verify(old); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("a token of a removed key, verified before: %v, want ErrInvalidToken at once", err)
+	}
+	if _, err := tk.Verify(fresh); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCriticalHeaderIsRefused(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	tk := newTestTokens(t, func() time.Time { return now }, NewKey(secretA))
+	c := Claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: "iss", Audience: jwt.ClaimStrings{"aud"}, Subject: "1",
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}, SessionID: "s"}
+	for _, crit := range []any{[]string{"exp"}, []string{"b64"}, []string{}, "x"} {
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+		tok.Header["typ"] = TokenType
+		tok.Header["kid"] = NewKey(secretA).ID
+		tok.Header["crit"] = crit
+		raw, err := tok.SignedString(secretA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tk.Verify(raw); !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("crit %v: %v, want ErrInvalidToken", crit, err)
 		}
 	}
 }
@@ -98,28 +185,89 @@ func TestVerdictsStayBounded(t *testing.T) {
 	}
 }
 
-func TestThrottle(t *testing.T) {
-	th := NewThrottle(3, time.Minute, 2)
-	now := time.Unix(1000, 0)
-	for range 3 {
-		if d := th.Wait("u:a", now); d != 0 {
-			t.Fatalf("throttled too early: %v", d)
+func TestLockoutDoublesToItsCap(t *testing.T) {
+	l := Lockout{Free: 5, Base: 30 * time.Second, Max: 15 * time.Minute, Forget: time.Hour}
+	at := time.Unix(1000, 0)
+	for _, tt := range []struct {
+		failures int
+		want     time.Duration
+	}{{0, 0}, {4, 0}, {5, 30 * time.Second}, {6, time.Minute}, {7, 2 * time.Minute}, {9, 8 * time.Minute}, {10, 15 * time.Minute}, {50, 15 * time.Minute}} {
+		until := l.Until(&store.Attempts{Failures: tt.failures, LastFailure: at})
+		got := time.Duration(0)
+		if !until.IsZero() {
+			got = until.Sub(at)
 		}
-		th.Fail("u:a", now)
+		if got != tt.want {
+			t.Errorf("%d failures lock for %v, want %v", tt.failures, got, tt.want)
+		}
 	}
-	d := th.Wait("u:a", now)
-	if d <= 0 || d > time.Minute {
-		t.Fatalf("after 3 failures wait %v, want (0, 1m]", d)
+	stale := l.fresh(&store.Attempts{Key: "k", Failures: 9, LastFailure: at}, at.Add(time.Hour))
+	if stale.Failures != 0 || stale.Key != "k" {
+		t.Errorf("failures an hour old must be forgotten: %+v", stale)
 	}
-	if th.Wait("u:b", now) != 0 {
-		t.Fatal("another key must not be throttled")
+	if kept := l.fresh(&store.Attempts{Failures: 9, LastFailure: at}, at.Add(59*time.Minute)); kept.Failures != 9 {
+		t.Errorf("recent failures must be kept: %+v", kept)
 	}
-	if th.Wait("u:a", now.Add(time.Minute)) != 0 {
-		t.Fatal("one attempt must be regained after a minute")
+}
+
+func TestRefreshTokens(t *testing.T) {
+	r := ring(t, NewKey(secretA))
+	salt := []byte("0123456789abcdef")
+	tok := mintRefresh(r, "sess", 7, salt)
+	rt, err := parseRefresh(tok)
+	if err != nil || rt.session != "sess" || rt.gen != 7 || !rt.valid(r, salt) {
+		t.Fatalf("round trip: %+v, %v", rt, err)
 	}
-	th.Fail("u:b", now)
-	th.Fail("u:c", now) // over max keys: full buckets are forgotten first
-	if len(th.limiters) > 2 {
-		t.Fatalf("%d keys tracked, max 2", len(th.limiters))
+	if rt.valid(r, []byte("another salt....")) {
+		t.Error("a token must not verify with another session's salt")
+	}
+	if rt.valid(ring(t, NewKey(secretB)), salt) {
+		t.Error("a token must not verify without its key")
+	}
+	if !rt.valid(ring(t, NewKey(secretB), NewKey(secretA)), salt) {
+		t.Error("a token must verify while its key is still in the ring")
+	}
+	// A generation or session changed by hand no longer verifies.
+	parts := strings.Split(tok, ".")
+	for _, forged := range []string{
+		strings.Join([]string{parts[0], "8", parts[2], parts[3]}, "."),
+		strings.Join([]string{"other", parts[1], parts[2], parts[3]}, "."),
+	} {
+		if ft, err := parseRefresh(forged); err != nil || ft.valid(r, salt) {
+			t.Errorf("forged %q verified (%v)", forged, err)
+		}
+	}
+	for _, bad := range []string{"", "a.b.c", "s.-1.k.mac", "s.07.k." + parts[3], "s.1.k.!!!", "s.1.k.AAAA", ".1.k." + parts[3], strings.Repeat("x", 300)} {
+		if _, err := parseRefresh(bad); !errors.Is(err, ErrBadRefresh) {
+			t.Errorf("parseRefresh(%q) = %v, want ErrBadRefresh", bad, err)
+		}
+	}
+}
+
+func TestDeviceTokens(t *testing.T) {
+	r := ring(t, NewKey(secretA))
+	now := time.Unix(1_800_000_000, 0)
+	tok := mintDevice(r, "alice", "dev1", now.Add(time.Hour))
+	if d, ok := checkDevice(r, tok, "alice", now); !ok || d.device != "dev1" {
+		t.Fatalf("checkDevice = %+v, %v", d, ok)
+	}
+	for name, c := range map[string]struct {
+		tok, user string
+		at        time.Time
+		ring      *Keyring
+	}{
+		"another account":      {tok, "bob", now, r},
+		"expired":              {tok, "alice", now.Add(time.Hour), r},
+		"unknown key":          {tok, "alice", now, ring(t, NewKey(secretB))},
+		"expiry changed":       {strings.Replace(tok, ".", "9.", 1), "alice", now, r},
+		"empty":                {"", "alice", now, r},
+		"a refresh token":      {mintRefresh(r, "dev1", 0, nil), "alice", now, r},
+		"garbage":              {"a.b.c.d", "alice", now, r},
+		"far too long":         {strings.Repeat("a", 300), "alice", now, r},
+		"made by hand, no key": {"dev1." + strings.Split(tok, ".")[1] + "." + r.Signing().ID + ".AAAA", "alice", now, r},
+	} {
+		if _, ok := checkDevice(c.ring, c.tok, c.user, c.at); ok {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }

@@ -58,6 +58,13 @@ func (v *Verdicts) Put(raw string, c *Claims, exp, now time.Time) {
 	v.entries[raw] = verdict{claims: c, exp: exp}
 }
 
+// Clear forgets every verdict.
+func (v *Verdicts) Clear() {
+	v.mu.Lock()
+	clear(v.entries)
+	v.mu.Unlock()
+}
+
 // Len returns how many tokens are remembered.
 func (v *Verdicts) Len() int {
 	v.mu.RLock()

@@ -7,6 +7,7 @@ package boot
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -15,14 +16,18 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"gatehouse/server/admin"
 	"gatehouse/server/api"
 	"gatehouse/server/auth"
+	"gatehouse/server/cache"
 	"gatehouse/server/config"
+	"gatehouse/server/proxy"
 	"gatehouse/server/sqlite"
 	"gatehouse/server/store"
 	"gatehouse/shared"
@@ -31,12 +36,13 @@ import (
 // System is a wired Gatehouse: its HTTP handler and what it owns.
 type System struct {
 	Config *config.Config
-	Store  store.Store
-	State  *auth.State
-	Auth   *auth.Service
-	Admin  *admin.Service
-	API    *api.Server
-	// Passwords hashes with the configured bcrypt cost.
+	// Store is the cache in front of the database: everything reads and
+	// writes through it.
+	Store *cache.Store
+	Auth  *auth.Service
+	Admin *admin.Service
+	API   *api.Server
+	// Passwords hashes with the configured bcrypt cost and bounds.
 	Passwords *auth.Passwords
 	log       *slog.Logger
 }
@@ -49,14 +55,18 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Open opens the store, loads or creates the signing secret and builds the
+// Open opens the store, loads or creates the signing keys and builds the
 // services and the API.
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) (*System, error) {
-	secret, err := LoadSecret(cfg, log)
+	keys, err := LoadKeys(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	st, err := OpenStore(ctx, cfg, log)
+	proxies, err := proxy.Parse(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	db, err := OpenStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -65,31 +75,49 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 		now = time.Now
 	}
 	tokens, err := auth.NewTokens(auth.TokensConfig{
-		Issuer: cfg.Issuer, Audience: cfg.Audience,
-		Sign: auth.NewKey(secret), Leeway: 10 * time.Second,
-		Verdicts: auth.NewVerdicts(65536), Now: now,
+		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: keys,
+		Leeway: 10 * time.Second, Verdicts: auth.NewVerdicts(65536), Now: now,
 	})
 	if err != nil {
-		st.Close()
+		db.Close()
 		return nil, err
 	}
-	state := auth.NewState(st, cfg.AuthCacheTTL, 65536, now)
-	pw := &auth.Passwords{Cost: cfg.BcryptCost}
-	as := auth.NewService(state, tokens, pw, auth.Config{
+	st := cache.New(db, cfg.AuthCacheTTL, 65536, now)
+	pw := auth.NewPasswords(cfg.BcryptCost, cfg.HashConcurrency, cfg.HashWait)
+	lockout, ipLockout := auth.DefaultLockouts(cfg.LoginFree, cfg.LockoutMax)
+	as := auth.NewService(st, tokens, pw, auth.Config{
 		AccessTTL: cfg.AccessTTL, SlideAfter: cfg.SlideAfter, SessionMax: cfg.SessionMax,
-		RefreshTTL: cfg.RefreshTTL, RefreshGrace: cfg.RefreshGrace,
-		LoginBurst: cfg.LoginBurst, LoginEvery: cfg.LoginEvery,
+		RefreshTTL: cfg.RefreshTTL, RefreshGrace: cfg.RefreshGrace, DeviceTTL: DeviceTTL,
+		Lockout: lockout, IPLockout: ipLockout,
 	}, log, now)
-	ad := admin.New(state, as, pw, log)
+	ad := admin.New(st, as, pw, log)
 	srv := api.New(api.Options{
 		Auth: as, Admin: ad, Store: st, Log: log,
-		CORSOrigins: cfg.CORSOrigins, CookieSecure: cfg.CookieSecure, Frontend: o.Frontend,
+		CORSOrigins: cfg.CORSOrigins, CookieSecure: cfg.CookieSecure,
+		Proxies: proxies, PublicURL: cfg.PublicURL, Frontend: o.Frontend,
 	})
-	return &System{Config: cfg, Store: st, State: state, Auth: as, Admin: ad, API: srv, Passwords: pw, log: log}, nil
+	return &System{Config: cfg, Store: st, Auth: as, Admin: ad, API: srv, Passwords: pw, log: log}, nil
 }
+
+// DeviceTTL is how long a browser's device token lasts.
+const DeviceTTL = 90 * 24 * time.Hour
 
 // Close releases the store.
 func (s *System) Close() error { return s.Store.Close() }
+
+// ReloadKeys reads the signing keys again (GATEHOUSE_JWT_KEYS_FILE, or the
+// secret) and puts them in use; verified tokens are forgotten, so a token
+// whose key was removed is refused from the next request on. On error
+// the keys in use stay.
+func (s *System) ReloadKeys() error {
+	keys, err := LoadKeys(s.Config, s.log)
+	if err != nil {
+		return fmt.Errorf("reload keys: %w", err)
+	}
+	s.Auth.Tokens().SetKeys(keys)
+	s.log.Info("signing keys reloaded", "kids", strings.Join(keys.IDs(), ","), "signing", keys.Signing().ID)
+	return nil
+}
 
 // OpenStore opens the configured store: SQLite in the data directory unless
 // a database URL is given.
@@ -124,6 +152,28 @@ func redact(u string) string {
 		return u[:scheme+3] + "…" + u[at:]
 	}
 	return u
+}
+
+// LoadKeys returns the server's signing keys: those of
+// GATEHOUSE_JWT_KEYS_FILE when it is set, else one key made of the secret
+// (see LoadSecret).
+func LoadKeys(cfg *config.Config, log *slog.Logger) (*auth.Keyring, error) {
+	if cfg.JWTKeysFile != "" {
+		b, err := os.ReadFile(cfg.JWTKeysFile)
+		if err != nil {
+			return nil, fmt.Errorf("read JWT keys file: %w", err)
+		}
+		keys, err := auth.ParseKeyring(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("JWT keys file %s: %w", cfg.JWTKeysFile, err)
+		}
+		return keys, nil
+	}
+	secret, err := LoadSecret(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return auth.NewKeyring(auth.NewKey(secret))
 }
 
 // LoadSecret returns the token signing secret: GATEHOUSE_JWT_SECRET, else
@@ -206,36 +256,25 @@ func EnsureAdmin(ctx context.Context, s *System, out io.Writer) (bool, error) {
 	return true, nil
 }
 
-// CreateAdmin creates an enabled admin. An empty *password is replaced by
-// a random one.
+// CreateAdmin creates an enabled admin through the account service, audited
+// as the operator. An empty *password is replaced by a random one.
 func CreateAdmin(ctx context.Context, s *System, username string, password *string) error {
 	if *password == "" {
 		raw := make([]byte, 15)
 		_, _ = rand.Read(raw)
 		*password = base64.RawURLEncoding.EncodeToString(raw)
 	}
-	in := shared.UserCreate{Username: username, Password: *password, Role: shared.RoleAdmin, FullName: "Administrator"}
-	if err := in.Validate(); err != nil {
-		return fmt.Errorf("admin account: %w", err)
-	}
-	hash, err := s.Passwords.Hash(*password)
+	_, err := s.Admin.CreateAdmin(ctx, shared.UserCreate{Username: username, Password: *password, FullName: "Administrator"})
 	if err != nil {
-		return err
-	}
-	now := s.Auth.Now()
-	u := &store.User{User: shared.User{Username: username, FullName: in.FullName, Role: shared.RoleAdmin, CreatedAt: now, UpdatedAt: now}, PasswordHash: hash}
-	if err := s.Store.CreateUser(ctx, u); err != nil {
-		return fmt.Errorf("create admin %q: %w", username, err)
-	}
-	if err := s.Store.AddAudit(ctx, &shared.AuditEvent{Time: now, Actor: "gatehouse", Action: shared.ActionAdminBootstrap, Target: "user " + username, Outcome: shared.OutcomeOK}); err != nil {
-		s.log.Error("audit event not recorded", "action", shared.ActionAdminBootstrap, "err", err)
+		return fmt.Errorf("admin account: %w", err)
 	}
 	return nil
 }
 
 // Serve listens on the configured address until ctx is done, then shuts
-// down gracefully, giving requests in flight up to 10 seconds. ready, if
-// not nil, receives the address listened on.
+// down gracefully, giving requests in flight up to 10 seconds. It speaks
+// HTTPS when a certificate and key are configured, and reloads the signing
+// keys on SIGHUP. ready, if not nil, receives the address listened on.
 func Serve(ctx context.Context, s *System, ready func(addr string)) error {
 	srv := &http.Server{
 		Addr:              s.Config.Addr,
@@ -247,6 +286,15 @@ func Serve(ctx context.Context, s *System, ready func(addr string)) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	tlsOn := s.Config.TLSCert != ""
+	if tlsOn {
+		// Loaded before listening, so that a bad pair fails at start.
+		cert, err := tls.LoadX509KeyPair(s.Config.TLSCert, s.Config.TLSKey)
+		if err != nil {
+			return fmt.Errorf("TLS certificate: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.Config.Addr)
 	if err != nil {
@@ -255,12 +303,30 @@ func Serve(ctx context.Context, s *System, ready func(addr string)) error {
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
+	go func() {
+		if tlsOn {
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	for {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-hup:
+			if err := s.ReloadKeys(); err != nil {
+				s.log.Error("SIGHUP: keys not reloaded; the old ones stay in use", "err", err)
+			}
+			continue
+		case <-ctx.Done():
+		}
+		break
 	}
 	s.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

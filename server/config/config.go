@@ -9,9 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"gatehouse/server/proxy"
 )
 
 // Config is the server's configuration.
@@ -22,8 +26,11 @@ type Config struct {
 
 	JWTSecret     string // the signing secret itself (from the environment only)
 	JWTSecretFile string // or a file holding it
-	Issuer        string
-	Audience      string
+	// JWTKeysFile holds several keys, "KID SECRET" per line, the first
+	// signing; it is read again on SIGHUP. It replaces the secret.
+	JWTKeysFile string
+	Issuer      string
+	Audience    string
 
 	AccessTTL    time.Duration
 	SlideAfter   time.Duration
@@ -35,13 +42,29 @@ type Config struct {
 	AuthCacheTTL time.Duration
 
 	CORSOrigins []string
-	// CookieSecure is "auto" (Secure when the request came over TLS),
-	// "true" or "false".
+	// CookieSecure is "auto" (Secure when the client uses https), "true"
+	// or "false".
 	CookieSecure string
 	BcryptCost   int
+	// HashConcurrency bounds the bcrypt hashes running at once; a hash
+	// waits at most HashWait for its turn.
+	HashConcurrency int
+	HashWait        time.Duration
 
-	LoginBurst int           // failed sign-ins allowed per username before throttling
-	LoginEvery time.Duration // one more attempt regained every
+	// LoginFree failed sign-ins per account (and per known device; ten
+	// times as many per client address) cost nothing; then lockouts
+	// start at 30 s and double up to LockoutMax.
+	LoginFree  int
+	LockoutMax time.Duration
+
+	// TLSCert and TLSKey, both set, make the server speak HTTPS itself.
+	TLSCert string
+	TLSKey  string
+	// TrustedProxies lists the CIDRs of reverse proxies whose
+	// X-Forwarded-For and X-Forwarded-Proto are believed.
+	TrustedProxies string
+	// PublicURL is the origin browsers use (Origin checks, og:url).
+	PublicURL string
 
 	AdminUsername string
 	AdminPassword string // empty: random, printed once
@@ -74,6 +97,7 @@ func Parse(name string, args []string, getenv func(string) string, output io.Wri
 		{"database-url", "GATEHOUSE_DATABASE_URL", "postgres://… to use PostgreSQL; empty: SQLite in the data directory", str(&c.DatabaseURL), ""},
 		{"", "GATEHOUSE_JWT_SECRET", "", str(&c.JWTSecret), ""},
 		{"jwt-secret-file", "GATEHOUSE_JWT_SECRET_FILE", "file holding the token signing secret (≥ 32 bytes)", str(&c.JWTSecretFile), ""},
+		{"jwt-keys-file", "GATEHOUSE_JWT_KEYS_FILE", "file of signing keys, \"KID SECRET\" per line, the first signing; reread on SIGHUP", str(&c.JWTKeysFile), ""},
 		{"issuer", "GATEHOUSE_ISSUER", "token issuer (iss)", str(&c.Issuer), "gatehouse"},
 		{"audience", "GATEHOUSE_AUDIENCE", "token audience (aud)", str(&c.Audience), "gatehouse-api"},
 		{"access-ttl", "GATEHOUSE_ACCESS_TTL", "access token lifetime", dur(&c.AccessTTL), "30m"},
@@ -85,8 +109,14 @@ func Parse(name string, args []string, getenv func(string) string, output io.Wri
 		{"cors-origins", "GATEHOUSE_CORS_ORIGINS", "comma-separated origins allowed to call the API (none: same origin only)", str(&origins), ""},
 		{"cookie-secure", "GATEHOUSE_COOKIE_SECURE", "refresh cookie Secure attribute: auto, true or false", str(&c.CookieSecure), "auto"},
 		{"bcrypt-cost", "GATEHOUSE_BCRYPT_COST", "bcrypt cost", num(&c.BcryptCost), "12"},
-		{"login-burst", "GATEHOUSE_LOGIN_BURST", "failed sign-ins allowed per username before throttling", num(&c.LoginBurst), "5"},
-		{"login-every", "GATEHOUSE_LOGIN_EVERY", "one more sign-in attempt is allowed every", dur(&c.LoginEvery), "1m"},
+		{"hash-concurrency", "GATEHOUSE_HASH_CONCURRENCY", "bcrypt hashes running at once (default: half the CPUs, at least 1)", num(&c.HashConcurrency), strconv.Itoa(max(runtime.NumCPU()/2, 1))},
+		{"hash-wait", "GATEHOUSE_HASH_WAIT", "how long a password check waits for its turn before 503", dur(&c.HashWait), "5s"},
+		{"login-free", "GATEHOUSE_LOGIN_FREE", "failed sign-ins per account or device before lockouts start (10× per client address)", num(&c.LoginFree), "5"},
+		{"lockout-max", "GATEHOUSE_LOCKOUT_MAX", "longest sign-in lockout (they start at 30s and double)", dur(&c.LockoutMax), "15m"},
+		{"tls-cert", "GATEHOUSE_TLS_CERT", "PEM certificate file: serve HTTPS (with -tls-key)", str(&c.TLSCert), ""},
+		{"tls-key", "GATEHOUSE_TLS_KEY", "PEM private key file of the certificate", str(&c.TLSKey), ""},
+		{"trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed", str(&c.TrustedProxies), ""},
+		{"public-url", "GATEHOUSE_PUBLIC_URL", "origin browsers use to reach the server, e.g. https://admin.example.com", str(&c.PublicURL), ""},
 		{"admin-username", "GATEHOUSE_ADMIN_USERNAME", "first admin's username (used only when no user exists)", str(&c.AdminUsername), "admin"},
 		{"", "GATEHOUSE_ADMIN_PASSWORD", "", str(&c.AdminPassword), ""},
 		{"web-dir", "GATEHOUSE_WEB_DIR", "directory of the PWA's static files (icons, CSS, app.wasm)", str(&c.WebDir), "./web"},
@@ -131,7 +161,7 @@ func (c *Config) validate() error {
 	var errs []error
 	positive := map[string]time.Duration{
 		"access TTL": c.AccessTTL, "session max": c.SessionMax, "refresh TTL": c.RefreshTTL,
-		"login every": c.LoginEvery,
+		"lockout max": c.LockoutMax, "hash wait": c.HashWait,
 	}
 	for name, d := range positive {
 		if d <= 0 {
@@ -144,8 +174,23 @@ func (c *Config) validate() error {
 	if c.BcryptCost < 4 || c.BcryptCost > 31 {
 		errs = append(errs, fmt.Errorf("bcrypt cost %d out of range [4, 31]", c.BcryptCost))
 	}
-	if c.LoginBurst < 1 {
-		errs = append(errs, errors.New("login burst must be at least 1"))
+	if c.LoginFree < 1 {
+		errs = append(errs, errors.New("login-free must be at least 1"))
+	}
+	if c.HashConcurrency < 1 {
+		errs = append(errs, errors.New("hash-concurrency must be at least 1"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tls-cert and tls-key go together: set both or neither"))
+	}
+	if _, err := proxy.Parse(c.TrustedProxies); err != nil {
+		errs = append(errs, err)
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			errs = append(errs, fmt.Errorf("public URL %q must be an origin such as https://admin.example.com", c.PublicURL))
+		}
 	}
 	switch c.CookieSecure {
 	case "auto", "true", "false":

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -52,8 +53,15 @@ func TestParseDefaults(t *testing.T) {
 		{"no CORS origin is allowed", c.CORSOrigins, []string(nil)},
 		{"the cookie Secure attribute is auto", c.CookieSecure, "auto"},
 		{"the bcrypt cost is 12", c.BcryptCost, 12},
-		{"5 failed sign-ins are allowed before throttling", c.LoginBurst, 5},
-		{"one more sign-in is allowed every minute", c.LoginEvery, time.Minute},
+		{"5 failed sign-ins cost nothing", c.LoginFree, 5},
+		{"lockouts last at most 15 minutes", c.LockoutMax, 15 * time.Minute},
+		{"hashes run on half the CPUs, at least one", c.HashConcurrency, max(runtime.NumCPU()/2, 1)},
+		{"a password check waits at most 5 seconds for its turn", c.HashWait, 5 * time.Second},
+		{"no keys file is set", c.JWTKeysFile, ""},
+		{"no TLS certificate is set", c.TLSCert, ""},
+		{"no TLS key is set", c.TLSKey, ""},
+		{"no proxy is trusted", c.TrustedProxies, ""},
+		{"no public URL is set", c.PublicURL, ""},
 		{"the first admin is called admin", c.AdminUsername, "admin"},
 		{"the admin password is empty (random)", c.AdminPassword, ""},
 		{"the web directory is ./web", c.WebDir, "./web"},
@@ -117,9 +125,9 @@ func TestParseSources(t *testing.T) {
 		},
 		{
 			name: "an int flag overrides an int variable",
-			args: []string{"-login-burst", "9"},
-			vars: map[string]string{"GATEHOUSE_LOGIN_BURST": "2"},
-			got:  func(c *config.Config) any { return c.LoginBurst },
+			args: []string{"-login-free", "9"},
+			vars: map[string]string{"GATEHOUSE_LOGIN_FREE": "2"},
+			got:  func(c *config.Config) any { return c.LoginFree },
 			want: 9,
 		},
 		{
@@ -222,9 +230,39 @@ func TestParseRefuses(t *testing.T) {
 			want: []string{"bcrypt cost 32", "[4, 31]"},
 		},
 		{
-			name: "a login burst of 0 is refused",
-			vars: map[string]string{"GATEHOUSE_LOGIN_BURST": "0"},
-			want: []string{"login burst must be at least 1"},
+			name: "a login-free of 0 is refused",
+			vars: map[string]string{"GATEHOUSE_LOGIN_FREE": "0"},
+			want: []string{"login-free must be at least 1"},
+		},
+		{
+			name: "a hash concurrency of 0 is refused",
+			vars: map[string]string{"GATEHOUSE_HASH_CONCURRENCY": "0"},
+			want: []string{"hash-concurrency must be at least 1"},
+		},
+		{
+			name: "a zero hash wait is refused",
+			args: []string{"-hash-wait", "0s"},
+			want: []string{"hash wait must be positive"},
+		},
+		{
+			name: "a TLS certificate without a key is refused",
+			vars: map[string]string{"GATEHOUSE_TLS_CERT": "cert.pem"},
+			want: []string{"tls-cert and tls-key go together"},
+		},
+		{
+			name: "a bad trusted proxy is refused",
+			vars: map[string]string{"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example"},
+			want: []string{`trusted proxy "proxy.example"`},
+		},
+		{
+			name: "a public URL with a path is refused",
+			vars: map[string]string{"GATEHOUSE_PUBLIC_URL": "https://admin.example.com/gatehouse"},
+			want: []string{"must be an origin"},
+		},
+		{
+			name: "a public URL without a scheme is refused",
+			vars: map[string]string{"GATEHOUSE_PUBLIC_URL": "admin.example.com"},
+			want: []string{"must be an origin"},
 		},
 		{
 			name: "a cookie-secure other than auto, true or false is refused",
@@ -262,9 +300,9 @@ func TestParseRefuses(t *testing.T) {
 			want: []string{"refresh TTL must be positive"},
 		},
 		{
-			name: "a zero login-every is refused",
-			args: []string{"-login-every", "0s"},
-			want: []string{"login every must be positive"},
+			name: "a zero lockout-max is refused",
+			args: []string{"-lockout-max", "0s"},
+			want: []string{"lockout max must be positive"},
 		},
 		{
 			name: "the CORS origin * is refused",
@@ -288,8 +326,8 @@ func TestParseRefuses(t *testing.T) {
 		},
 		{
 			name: "several problems are all reported",
-			vars: map[string]string{"GATEHOUSE_BCRYPT_COST": "3", "GATEHOUSE_LOGIN_BURST": "0"},
-			want: []string{"bcrypt cost 3", "login burst"},
+			vars: map[string]string{"GATEHOUSE_BCRYPT_COST": "3", "GATEHOUSE_LOGIN_FREE": "0"},
+			want: []string{"bcrypt cost 3", "login-free"},
 		},
 		{
 			name: "an unexpected positional argument is refused",

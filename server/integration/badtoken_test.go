@@ -145,6 +145,8 @@ func TestBadAccessTokensAreRejected(t *testing.T) {
 		{"unknown kid", hs256(map[string]any{"kid": "0123456789ab"}, nil)},
 		{"no kid", hs256(map[string]any{"kid": nil}, nil)},
 		{"typ JWT", hs256(map[string]any{"typ": "JWT"}, nil)},
+		{"an unknown critical header extension (RFC 7515 4.1.11)", hs256(map[string]any{"crit": []string{"urn:example:must-understand"}, "urn:example:must-understand": true}, nil)},
+		{"an empty crit list", hs256(map[string]any{"crit": []string{}}, nil)},
 		{"no typ", hs256(map[string]any{"typ": nil}, nil)},
 		{"tampered payload", rewrite(t, valid, 1, func(c map[string]any) { c["sub"] = "2" })},
 		{"tampered signature", valid[:len(valid)-4] + flip(valid[len(valid)-4:])},

@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"database/sql"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -19,7 +20,7 @@ import (
 // Every row of DESIGN's Errors table: status, code and the JSON envelope.
 func TestErrorsTable(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, "GATEHOUSE_LOGIN_BURST=3")
+	e := newEnv(t, "GATEHOUSE_LOGIN_FREE=3")
 	admin := e.admin()
 	atok := admin.Tokens.Token()
 	_, viewer := e.newUser(shared.RoleViewer)
@@ -201,6 +202,45 @@ func TestBodiesOverOneMebibyteAre413(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			wantEnvelope(t, resp, b, http.StatusRequestEntityTooLarge, shared.CodeInvalidRequest)
 		})
+	}
+
+	// The limit in literal sizes: exactly 1 MiB is read, one byte more is
+	// not, whether the length is announced or the body comes chunked.
+	for _, chunked := range []bool{false, true} {
+		for _, tt := range []struct {
+			size   int
+			status int
+		}{{1 << 20, http.StatusUnprocessableEntity}, {1<<20 + 1, http.StatusRequestEntityTooLarge}} {
+			t.Run(fmt.Sprintf("a JSON body of %d bytes (chunked %t) is %d", tt.size, chunked, tt.status), func(t *testing.T) {
+				prefix := `{"full_name":"` + strings.Repeat("a", 101) + `"}`
+				var body io.Reader = strings.NewReader(prefix + strings.Repeat(" ", tt.size-len(prefix)))
+				if chunked {
+					body = hiddenLength{body}
+				}
+				req, err := http.NewRequest("PATCH", e.srv.URL+shared.PathMe, body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if chunked {
+					req.ContentLength = -1
+				} else if req.ContentLength != int64(tt.size) {
+					t.Fatalf("Content-Length %d, want %d", req.ContentLength, tt.size)
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+tok)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				code := shared.CodeValidationFailed // the name is too long: the body was read
+				if tt.status == http.StatusRequestEntityTooLarge {
+					code = shared.CodeInvalidRequest
+				}
+				wantEnvelope(t, resp, b, tt.status, code)
+			})
+		}
 	}
 
 	t.Run("a body just under the limit is not 413", func(t *testing.T) {

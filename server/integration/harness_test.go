@@ -48,7 +48,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is one running server with its own empty database.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	sys   *boot.System
 	srv   *httptest.Server
 	clock *clock
@@ -57,7 +57,7 @@ type env struct {
 
 // newEnv starts a server. settings are GATEHOUSE_* variables overriding the
 // test defaults.
-func newEnv(t *testing.T, settings ...string) *env {
+func newEnv(t testing.TB, settings ...string) *env {
 	t.Helper()
 	vars := map[string]string{
 		"GATEHOUSE_DATA_DIR":       t.TempDir(),
@@ -65,7 +65,7 @@ func newEnv(t *testing.T, settings ...string) *env {
 		"GATEHOUSE_BCRYPT_COST":    "4",
 		"GATEHOUSE_ADMIN_USERNAME": adminName,
 		"GATEHOUSE_ADMIN_PASSWORD": adminPass,
-		"GATEHOUSE_LOGIN_BURST":    "50",
+		"GATEHOUSE_LOGIN_FREE":     "50",
 	}
 	for _, kv := range settings {
 		k, v, _ := strings.Cut(kv, "=")

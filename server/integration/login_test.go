@@ -192,7 +192,7 @@ func TestLoginFailures(t *testing.T) {
 
 func TestLoginIsThrottled(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, "GATEHOUSE_LOGIN_BURST=3", "GATEHOUSE_LOGIN_EVERY=1m")
+	e := newEnv(t, "GATEHOUSE_LOGIN_FREE=3")
 	other, _ := e.newUser(shared.RoleViewer)
 
 	for i := range 3 {

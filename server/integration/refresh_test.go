@@ -108,17 +108,27 @@ func TestRefreshGrants(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	tests := []struct {
-		name   string
-		send   func(refresh string) (*http.Response, []byte)
-		status int
+		name string
+		send func(refresh string) (*http.Response, []byte)
+		// inBody: the new refresh token is in the JSON body; a refresh
+		// authenticated by the cookie answers it in the cookie only, so
+		// that no page script ever sees one.
+		inBody bool
 	}{
-		{"POST /api/token with grant_type=refresh_token rotates", func(r string) (*http.Response, []byte) {
+		{"POST /api/token with grant_type=refresh_token rotates, in the body and the cookie", func(r string) (*http.Response, []byte) {
 			form := url.Values{"grant_type": {shared.GrantRefreshToken}, "refresh_token": {r}}
 			return e.do("POST", shared.PathToken, "", formHeader, strings.NewReader(form.Encode()))
-		}, http.StatusOK},
-		{"POST /api/token/refresh with the cookie and no body rotates", func(r string) (*http.Response, []byte) {
+		}, true},
+		{"POST /api/token/refresh with the form field rotates, in the body and the cookie", func(r string) (*http.Response, []byte) {
+			return e.refreshWith(r)
+		}, true},
+		{"POST /api/token/refresh with the cookie and no body rotates, in the cookie only", func(r string) (*http.Response, []byte) {
 			return e.do("POST", shared.PathTokenRefresh, "", http.Header{"Cookie": {shared.CookieRefresh + "=" + r}}, nil)
-		}, http.StatusOK},
+		}, false},
+		{"POST /api/token grant_type=refresh_token with only the cookie rotates, in the cookie only", func(r string) (*http.Response, []byte) {
+			form := url.Values{"grant_type": {shared.GrantRefreshToken}}
+			return e.do("POST", shared.PathToken, "", withHeader(formHeader, "Cookie", shared.CookieRefresh+"="+r), strings.NewReader(form.Encode()))
+		}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,8 +136,15 @@ func TestRefreshGrants(t *testing.T) {
 			login := grant(t, resp, body)
 			resp, body = tt.send(login.RefreshToken)
 			tr := grant(t, resp, body)
-			if tr.RefreshToken == "" || tr.RefreshToken == login.RefreshToken {
-				t.Fatalf("no rotation: %s", body)
+			c := refreshCookie(resp)
+			if c == nil || c.Value == "" || c.Value == login.RefreshToken || !c.HttpOnly {
+				t.Fatalf("no rotated HttpOnly refresh cookie: %v", resp.Header["Set-Cookie"])
+			}
+			switch {
+			case tt.inBody && tr.RefreshToken != c.Value:
+				t.Fatalf("body refresh token %q, want the cookie's %q", tr.RefreshToken, c.Value)
+			case !tt.inBody && (tr.RefreshToken != "" || strings.Contains(string(body), "refresh_token")):
+				t.Fatalf("a refresh authenticated by the cookie answered a refresh token in the body: %s", body)
 			}
 		})
 	}

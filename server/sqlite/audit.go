@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"gatehouse/server/store"
@@ -12,29 +11,29 @@ import (
 const auditColumns = `id, time, actor_id, actor, action, target, ip, outcome, detail`
 
 // AddAudit appends e, setting its ID, and its Time to now when it is zero.
-func (d *DB) AddAudit(ctx context.Context, e *shared.AuditEvent) error {
-	t := e.Time
-	if t.IsZero() {
-		t = fromMillis(millis(time.Now()))
+func (t *tx) AddAudit(ctx context.Context, e *shared.AuditEvent) error {
+	at := e.Time
+	if at.IsZero() {
+		at = fromMillis(millis(time.Now()))
 	}
-	res, err := d.db.ExecContext(ctx, `
+	res, err := t.q.ExecContext(ctx, `
 		INSERT INTO audit_events (time, actor_id, actor, action, target, ip, outcome, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		millis(t), e.ActorID, e.Actor, e.Action, e.Target, e.IP, e.Outcome, e.Detail)
+		millis(at), e.ActorID, e.Actor, e.Action, e.Target, e.IP, e.Outcome, e.Detail)
 	if err != nil {
-		return d.fail("add audit event", err)
+		return t.fail("add audit event", err)
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
-		return d.fail("add audit event", err)
+		return t.fail("add audit event", err)
 	}
-	e.ID, e.Time = id, t
+	e.ID, e.Time = id, at
 	return nil
 }
 
 // ListAudit returns one page of audit events, newest first, and how many
 // match in all.
-func (d *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]shared.AuditEvent, int, error) {
+func (r reads) ListAudit(ctx context.Context, f store.AuditFilter) ([]shared.AuditEvent, int, error) {
 	where, args := "WHERE 1", []any(nil)
 	if f.Actor != "" {
 		where += " AND actor = ?"
@@ -48,12 +47,12 @@ func (d *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]shared.Audit
 
 	events := []shared.AuditEvent{}
 	var total int
-	err := d.read(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM audit_events `+where, args...).Scan(&total)
+	err := r.snapshot(ctx, func(q querier) error {
+		err := q.QueryRowContext(ctx, `SELECT count(*) FROM audit_events `+where, args...).Scan(&total)
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx,
+		rows, err := q.QueryContext(ctx,
 			`SELECT `+auditColumns+` FROM audit_events `+where+`
 			ORDER BY time DESC, id DESC LIMIT ? OFFSET ?`,
 			append(args, n, off)...)
@@ -77,7 +76,7 @@ func (d *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]shared.Audit
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, 0, d.fail("list audit events", err)
+		return nil, 0, r.fail("list audit events", err)
 	}
 	return events, total, nil
 }
@@ -85,9 +84,9 @@ func (d *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]shared.Audit
 // CountSignIns counts the successful and the failed sign-ins (login events
 // with outcome ok or failed) at or after since, by UTC hour, oldest first.
 // Hours without such an event are left out.
-func (d *DB) CountSignIns(ctx context.Context, since time.Time) ([]shared.HourCount, error) {
+func (r reads) CountSignIns(ctx context.Context, since time.Time) ([]shared.HourCount, error) {
 	const hour = int64(time.Hour / time.Millisecond)
-	rows, err := d.db.QueryContext(ctx, `
+	rows, err := r.q.QueryContext(ctx, `
 		SELECT time - time % ? AS hour, sum(outcome = ?), sum(outcome = ?)
 		FROM audit_events
 		WHERE action = ? AND time >= ? AND outcome IN (?, ?)
@@ -95,7 +94,7 @@ func (d *DB) CountSignIns(ctx context.Context, since time.Time) ([]shared.HourCo
 		hour, shared.OutcomeOK, shared.OutcomeFailed,
 		shared.ActionLogin, millis(since), shared.OutcomeOK, shared.OutcomeFailed)
 	if err != nil {
-		return nil, d.fail("count sign-ins", err)
+		return nil, r.fail("count sign-ins", err)
 	}
 	defer rows.Close()
 	counts := []shared.HourCount{}
@@ -105,13 +104,13 @@ func (d *DB) CountSignIns(ctx context.Context, since time.Time) ([]shared.HourCo
 			ms int64
 		)
 		if err := rows.Scan(&ms, &c.OK, &c.Failed); err != nil {
-			return nil, d.fail("count sign-ins", err)
+			return nil, r.fail("count sign-ins", err)
 		}
 		c.Hour = fromMillis(ms)
 		counts = append(counts, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, d.fail("count sign-ins", err)
+		return nil, r.fail("count sign-ins", err)
 	}
 	return counts, nil
 }

@@ -39,11 +39,19 @@ const maxConns = 8
 // DB is a Gatehouse store in an SQLite database file. It is safe for
 // concurrent use.
 type DB struct {
+	reads  // on the connection pool, each call in a snapshot of its own
 	db     *sql.DB
 	closed atomic.Bool
+	// writer is held by the Update running in this process: writers queue
+	// here, handed the turn the moment it is free, instead of polling
+	// SQLite's busy handler (which sleeps up to 100 ms between tries).
+	writer chan struct{}
 }
 
-var _ store.Store = (*DB)(nil)
+var (
+	_ store.Store = (*DB)(nil)
+	_ store.Tx    = (*tx)(nil)
+)
 
 // Open opens the database file at path, creating it and its directory when
 // they do not exist, and applies any migration it has not seen yet. path is
@@ -59,19 +67,44 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, store.ErrUnavailable, err)
+	}
+	if err := private(abs); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, store.ErrUnavailable, err)
 	}
 
 	db := sql.OpenDB(connector{dsn: dsn(abs)})
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
-	d := &DB{db: db}
+	d := &DB{db: db, writer: make(chan struct{}, 1)}
+	d.reads = reads{q: db, d: d}
 	if err := migrate(ctx, db); err != nil {
 		db.Close()
 		return nil, d.fail("open "+path, err)
 	}
 	return d, nil
+}
+
+// private makes sure the database file and its WAL and shared-memory
+// companions can be read by the owner only: it creates the database file
+// with mode 0600 before SQLite opens it (SQLite gives the companions the
+// database file's mode), and narrows the mode of files an older version
+// left readable by others.
+func private(abs string) error {
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, name := range []string{abs, abs + "-wal", abs + "-shm"} {
+		if err := os.Chmod(name, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // dsn returns the data source name for the database file at the absolute
@@ -158,9 +191,10 @@ func (d *DB) Close() error {
 func (d *DB) fail(op string, err error) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict),
-		errors.Is(err, store.ErrLastAdmin), errors.Is(err, store.ErrStale),
 		errors.Is(err, store.ErrUnavailable):
 		return fmt.Errorf("sqlite: %s: %w", op, err)
+	case errors.Is(err, errRule):
+		return err // a rule of the caller's, returned from an Update as it is
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
 	case d.closed.Load() || errors.Is(err, sql.ErrConnDone) || unavailable(err):
@@ -173,6 +207,10 @@ func (d *DB) fail(op string, err error) error {
 			return fmt.Errorf("sqlite: %s: %w", op, store.ErrConflict)
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
+		}
+		if se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT {
+			// The message quotes the schema; the code says enough.
+			return fmt.Errorf("sqlite: %s: a constraint was violated (%d)", op, se.Code())
 		}
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
@@ -201,17 +239,74 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// write runs fn in a write transaction, which holds the database's write
-// lock from its start, and commits it if fn succeeds.
-func (d *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return inTx(ctx, d.db, nil, fn)
+// errRule marks an error that fn of an Update returned: it passes through
+// fail untouched, so the caller sees exactly what it returned.
+var errRule = errors.New("rule")
+
+type ruleError struct{ err error }
+
+func (e ruleError) Error() string        { return e.err.Error() }
+func (e ruleError) Unwrap() []error      { return []error{e.err, errRule} }
+func (e ruleError) Is(target error) bool { return target == errRule }
+
+// Update runs fn in a write transaction, which holds the database's write
+// lock from its start (BEGIN IMMEDIATE), so transactions run one after the
+// other and every read of fn sees what it will write over. It commits if
+// fn returns nil, and otherwise returns fn's error as it is.
+func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
+	select {
+	case d.writer <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("sqlite: update: waiting for the write lock: %w", ctx.Err())
+	case <-time.After(BusyTimeout):
+		return fmt.Errorf("sqlite: update: %w: the write lock stayed busy for %v", store.ErrUnavailable, BusyTimeout)
+	}
+	defer func() { <-d.writer }()
+	err := inTx(ctx, d.db, nil, func(sqltx *sql.Tx) error {
+		t := &tx{reads: reads{q: sqltx, d: d}}
+		if err := fn(t); err != nil {
+			return ruleError{err}
+		}
+		return nil
+	})
+	if err == nil {
+		return nil
+	}
+	var re ruleError
+	if errors.As(err, &re) {
+		return re.err
+	}
+	return d.fail("update", err)
 }
 
-// read runs fn in a read-only transaction: every query of fn sees the same
-// snapshot of the database.
-func (d *DB) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return inTx(ctx, d.db, &sql.TxOptions{ReadOnly: true}, fn)
+// tx is a store.Tx on one SQLite write transaction. Its Lock* reads are
+// plain reads: the transaction already holds the write lock of the whole
+// database.
+type tx struct {
+	reads
 }
+
+// Notify does nothing: only one process opens an SQLite database, and its
+// caches are told of every change directly.
+func (t *tx) Notify(ctx context.Context, payload string) error { return nil }
+
+// reads runs the queries of store.Reader on the pool or in a transaction.
+type reads struct {
+	q querier
+	d *DB
+}
+
+// snapshot runs fn with a querier whose queries all see one snapshot: a
+// read transaction on the pool, or the transaction reads belongs to.
+func (r reads) snapshot(ctx context.Context, fn func(q querier) error) error {
+	db, ok := r.q.(*sql.DB)
+	if !ok {
+		return fn(r.q)
+	}
+	return inTx(ctx, db, &sql.TxOptions{ReadOnly: true}, func(t *sql.Tx) error { return fn(t) })
+}
+
+func (r reads) fail(op string, err error) error { return r.d.fail(op, err) }
 
 func inTx(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, opts)

@@ -1,10 +1,13 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +30,11 @@ func openTemp(t *testing.T) *DB {
 	return db
 }
 
+// createUser creates u in a transaction of its own.
+func createUser(ctx context.Context, db *DB, u *store.User) error {
+	return db.Update(ctx, func(tx store.Tx) error { return tx.CreateUser(ctx, u) })
+}
+
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
 }
@@ -39,7 +47,7 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	u := &store.User{User: shared.User{Username: "alice", Role: shared.RoleAdmin}, PasswordHash: "h"}
-	if err := db.CreateUser(ctx, u); err != nil {
+	if err := createUser(ctx, db, u); err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	if err := db.Close(); err != nil {
@@ -72,6 +80,68 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 			t.Errorf("migrating again: %v", err)
 		}
 		db.Close()
+	}
+}
+
+// TestMigrationGivesOldSessionsFreshSalts checks migration 0002 on a
+// database of version 1 that holds sessions: each keeps its fields and gets
+// a salt of its own at generation 0; one never rotated takes its creation
+// time as RotatedAt.
+func TestMigrationGivesOldSessionsFreshSalts(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms[0].version != 1 || ms[1].version != 2 {
+		t.Fatalf("migrations %d and %d, want 1 and 2", ms[0].version, ms[1].version)
+	}
+	old := sql.OpenDB(connector{dsn: dsn(path)})
+	if err := apply(ctx, old, ms[:1]); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO users (id, username, role, password_hash, created_at, updated_at)
+		VALUES (1, 'alice', 'viewer', 'h', 0, 0)`,
+		`INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, refresh_hash,
+			prev_refresh_hash, refresh_expires_at, rotated_at, revoked_at, revoked_reason, user_agent, ip)
+		VALUES ('fresh', 1, 1000, 2000, 9000, x'01', NULL, 5000, NULL, NULL, '', 'ua', '192.0.2.1'),
+			('rotated', 1, 1100, 2100, 9100, x'02', x'03', 5100, 1500, 3000, 'logout', 'ua2', '2001:db8::1')`,
+	} {
+		if _, err := old.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	at := func(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+	revoked := at(3000)
+	salts := map[string]bool{}
+	for _, want := range []store.Session{
+		{ID: "fresh", UserID: 1, Username: "alice", CreatedAt: at(1000), LastSeenAt: at(2000), ExpiresAt: at(9000),
+			RefreshExpiresAt: at(5000), RotatedAt: at(1000), UserAgent: "ua", IP: "192.0.2.1"},
+		{ID: "rotated", UserID: 1, Username: "alice", CreatedAt: at(1100), LastSeenAt: at(2100), ExpiresAt: at(9100),
+			RefreshExpiresAt: at(5100), RotatedAt: at(1500), RevokedAt: &revoked, RevokedReason: "logout",
+			UserAgent: "ua2", IP: "2001:db8::1"},
+	} {
+		got, err := db.SessionByID(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("SessionByID(%s): %v", want.ID, err)
+		}
+		if len(got.RefreshSalt) != 16 || salts[string(got.RefreshSalt)] {
+			t.Errorf("session %s: RefreshSalt = %x, want 16 bytes of its own", want.ID, got.RefreshSalt)
+		}
+		salts[string(got.RefreshSalt)] = true
+		got.RefreshSalt = nil
+		if !reflect.DeepEqual(*got, want) {
+			t.Errorf("session %s after the migration = %+v, want %+v", want.ID, *got, want)
+		}
 	}
 }
 
@@ -155,31 +225,48 @@ func TestConnectionSettings(t *testing.T) {
 	}
 }
 
-// TestConcurrentWriters checks that transactions reading before they write
-// wait for the write lock rather than fail with SQLITE_BUSY.
+// TestConcurrentWriters checks that write transactions wait for the write
+// lock rather than fail with SQLITE_BUSY, and that reads run beside them.
 func TestConcurrentWriters(t *testing.T) {
 	ctx := t.Context()
 	db := openTemp(t)
 	var users []*store.User
 	for i := range 4 {
 		u := &store.User{User: shared.User{Username: fmt.Sprintf("admin-%d", i), Role: shared.RoleAdmin}}
-		if err := db.CreateUser(ctx, u); err != nil {
+		if err := createUser(ctx, db, u); err != nil {
 			t.Fatal(err)
 		}
 		users = append(users, u)
 	}
 	const n = 40
-	errs := make(chan error, 3*n)
+	errs := make(chan error, 4*n)
 	var wg sync.WaitGroup
 	for i := range n {
 		u := users[i%len(users)]
 		wg.Go(func() {
-			name := fmt.Sprintf("name %d", i)
-			_, err := db.UpdateUser(ctx, u.ID, store.UserUpdate{FullName: &name}, time.Now())
-			errs <- err
+			errs <- db.Update(ctx, func(tx store.Tx) error {
+				got, err := tx.LockUser(ctx, u.ID)
+				if err != nil {
+					return err
+				}
+				got.FullName = fmt.Sprintf("name %d", i)
+				got.UpdatedAt = time.Now()
+				return tx.SaveUser(ctx, got)
+			})
 		})
 		wg.Go(func() {
-			errs <- db.CreateUser(ctx, &store.User{User: shared.User{Username: fmt.Sprintf("user-%d", i), Role: shared.RoleViewer}})
+			errs <- createUser(ctx, db, &store.User{User: shared.User{Username: fmt.Sprintf("user-%d", i), Role: shared.RoleViewer}})
+		})
+		wg.Go(func() {
+			errs <- db.Update(ctx, func(tx store.Tx) error {
+				a, err := tx.LockAttempts(ctx, "ip:192.0.2.1")
+				if err != nil {
+					return err
+				}
+				a.Failures++
+				a.LastFailure = time.Now()
+				return tx.SaveAttempts(ctx, a)
+			})
 		})
 		wg.Go(func() {
 			_, _, err := db.ListUsers(ctx, store.UserFilter{Query: "user"})
@@ -192,6 +279,43 @@ func TestConcurrentWriters(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
+	}
+	if _, total, err := db.ListUsers(ctx, store.UserFilter{Query: "user-"}); err != nil || total != n {
+		t.Errorf("ListUsers(user-) total = %d, %v; want %d", total, err, n)
+	}
+	var failures int
+	if err := db.db.QueryRowContext(ctx, `SELECT failures FROM attempts WHERE key = 'ip:192.0.2.1'`).Scan(&failures); err != nil || failures != n {
+		t.Errorf("failures = %d, %v; want %d", failures, err, n)
+	}
+}
+
+// TestReadsDoNotWaitForWriters checks that a read through the store
+// answers while a write transaction holds the write lock (WAL).
+func TestReadsDoNotWaitForWriters(t *testing.T) {
+	ctx := t.Context()
+	db := openTemp(t)
+	u := &store.User{User: shared.User{Username: "alice", Role: shared.RoleAdmin}}
+	if err := createUser(ctx, db, u); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.LockEnabledAdmins(ctx); err != nil {
+			return err
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := db.UserByID(ctx, u.ID)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(BusyTimeout / 2):
+			return errors.New("a read waited for the write transaction")
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -231,17 +355,24 @@ func TestErrorsDoNotShowSQL(t *testing.T) {
 	ctx := t.Context()
 	db := openTemp(t)
 	u := &store.User{User: shared.User{Username: "alice", Role: shared.RoleViewer}}
-	if err := db.CreateUser(ctx, u); err != nil {
+	if err := createUser(ctx, db, u); err != nil {
 		t.Fatal(err)
 	}
 	dup := *u
-	err := db.CreateUser(ctx, &dup)
+	err := createUser(ctx, db, &dup)
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("CreateUser(duplicate): %v, want ErrConflict", err)
 	}
-	for _, word := range []string{"INSERT", "UNIQUE", "users.username"} {
-		if strings.Contains(err.Error(), word) {
-			t.Errorf("CreateUser(duplicate): error %q shows %q", err, word)
+	orphan := &store.Session{ID: "orphan", UserID: u.ID + 1}
+	err2 := db.Update(ctx, func(tx store.Tx) error { return tx.CreateSession(ctx, orphan) })
+	if !errors.Is(err2, store.ErrNotFound) {
+		t.Fatalf("CreateSession(user who does not exist): %v, want ErrNotFound", err2)
+	}
+	for _, err := range []error{err, err2} {
+		for _, word := range []string{"INSERT", "UNIQUE", "FOREIGN", "users.username", "constraint"} {
+			if strings.Contains(err.Error(), word) {
+				t.Errorf("error %q shows %q", err, word)
+			}
 		}
 	}
 }
@@ -254,9 +385,16 @@ func TestLookupsUseIndexes(t *testing.T) {
 		args      []any
 	}{
 		{"user by username", `SELECT ` + userColumns + ` FROM users WHERE username = ?`, []any{"alice"}},
-		{"session by refresh hash", `SELECT ` + sessionColumns + ` ` + sessionFrom + `
-			WHERE s.refresh_hash = ? OR s.prev_refresh_hash = ?`, []any{[]byte("h"), []byte("h")}},
-		{"sessions of a user", `SELECT id FROM sessions WHERE user_id = ?`, []any{1}},
+		{"user by ID", `SELECT ` + userColumns + ` FROM users WHERE id = ?`, []any{1}},
+		{"session by ID", `SELECT ` + sessionColumns + ` ` + sessionFrom + ` WHERE s.id = ?`, []any{"s"}},
+		{"sessions of a user", `SELECT ` + sessionColumns + ` ` + sessionFrom + `
+			WHERE s.user_id = ? ORDER BY s.created_at DESC, s.rowid DESC`, []any{1}},
+		{"sessions to revoke", `UPDATE sessions SET revoked_at = ?, revoked_reason = ?
+			WHERE user_id = ? AND revoked_at IS NULL AND id <> ? RETURNING id`, []any{0, "r", 1, "s"}},
+		{"sessions of a deleted user", `DELETE FROM sessions WHERE user_id = ?`, []any{1}},
+		{"active sessions", `SELECT count(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > ?`, []any{0}},
+		{"attempts by key", `SELECT failures, last_failure FROM attempts WHERE key = ?`, []any{"k"}},
+		{"enabled admins", `SELECT id FROM users WHERE role = ? AND disabled = 0 ORDER BY id`, []any{"admin"}},
 		{"audit by actor", `SELECT id FROM audit_events WHERE actor = ? ORDER BY time DESC, id DESC`, []any{"alice"}},
 		{"audit by action", `SELECT id FROM audit_events WHERE action = ? AND time >= ?`, []any{"login", 0}},
 		{"audit by time", `SELECT id FROM audit_events ORDER BY time DESC, id DESC LIMIT 10`, nil},
@@ -275,6 +413,7 @@ func TestLookupsUseIndexes(t *testing.T) {
 			plan = append(plan, detail)
 		}
 		rows.Close()
+		t.Logf("%s: %q", q.name, plan)
 		for _, step := range plan {
 			if strings.HasPrefix(step, "SCAN ") && !strings.Contains(step, "USING") {
 				t.Errorf("%s: the plan scans a whole table: %q", q.name, plan)
@@ -292,7 +431,7 @@ func TestPathIsNotParsed(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	defer db.Close()
-	if err := db.CreateUser(ctx, &store.User{User: shared.User{Username: "alice", Role: shared.RoleViewer}}); err != nil {
+	if err := createUser(ctx, db, &store.User{User: shared.User{Username: "alice", Role: shared.RoleViewer}}); err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	if _, err := os.Stat(path); err != nil {

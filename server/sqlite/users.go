@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -35,8 +34,9 @@ func userByID(ctx context.Context, q querier, id int64) (*store.User, error) {
 	return scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 }
 
-// CreateUser inserts u, setting its ID, CreatedAt and UpdatedAt.
-func (d *DB) CreateUser(ctx context.Context, u *store.User) error {
+// CreateUser inserts u, setting its ID, and CreatedAt and UpdatedAt to the
+// current time where they are zero.
+func (t *tx) CreateUser(ctx context.Context, u *store.User) error {
 	now := fromMillis(millis(time.Now()))
 	created, updated := now, now
 	if !u.CreatedAt.IsZero() {
@@ -45,44 +45,49 @@ func (d *DB) CreateUser(ctx context.Context, u *store.User) error {
 	if !u.UpdatedAt.IsZero() {
 		updated = fromMillis(millis(u.UpdatedAt))
 	}
-	res, err := d.db.ExecContext(ctx, `
+	res, err := t.q.ExecContext(ctx, `
 		INSERT INTO users (username, full_name, email, role, disabled, password_hash, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.Username, u.FullName, u.Email, string(u.Role), u.Disabled, u.PasswordHash,
 		millis(created), millis(updated))
 	if err != nil {
-		return d.fail(fmt.Sprintf("create user %q", u.Username), err)
+		return t.fail(fmt.Sprintf("create user %q", u.Username), err)
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
-		return d.fail(fmt.Sprintf("create user %q", u.Username), err)
+		return t.fail(fmt.Sprintf("create user %q", u.Username), err)
 	}
 	u.ID, u.CreatedAt, u.UpdatedAt = id, created, updated
 	return nil
 }
 
 // UserByID returns the user with the given ID.
-func (d *DB) UserByID(ctx context.Context, id int64) (*store.User, error) {
-	u, err := userByID(ctx, d.db, id)
+func (r reads) UserByID(ctx context.Context, id int64) (*store.User, error) {
+	u, err := userByID(ctx, r.q, id)
 	if err != nil {
-		return nil, d.fail(fmt.Sprintf("user %d", id), err)
+		return nil, r.fail(fmt.Sprintf("user %d", id), err)
 	}
 	return u, nil
 }
 
+// LockUser returns the user; the transaction holds the whole database.
+func (t *tx) LockUser(ctx context.Context, id int64) (*store.User, error) {
+	return t.UserByID(ctx, id)
+}
+
 // UserByUsername returns the user with exactly that username.
-func (d *DB) UserByUsername(ctx context.Context, username string) (*store.User, error) {
-	u, err := scanUser(d.db.QueryRowContext(ctx,
+func (r reads) UserByUsername(ctx context.Context, username string) (*store.User, error) {
+	u, err := scanUser(r.q.QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users WHERE username = ?`, username))
 	if err != nil {
-		return nil, d.fail(fmt.Sprintf("user %q", username), err)
+		return nil, r.fail(fmt.Sprintf("user %q", username), err)
 	}
 	return u, nil
 }
 
 // ListUsers returns one page of users, newest first, and how many match in
 // all.
-func (d *DB) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.User, int, error) {
+func (r reads) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.User, int, error) {
 	where, args := "", []any(nil)
 	if f.Query != "" {
 		// instr rather than LIKE: the query is matched literally, '%' and
@@ -97,11 +102,11 @@ func (d *DB) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.User, 
 
 	users := []*store.User{}
 	var total int
-	err := d.read(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users `+where, args...).Scan(&total); err != nil {
+	err := r.snapshot(ctx, func(q querier) error {
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM users `+where, args...).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx,
+		rows, err := q.QueryContext(ctx,
 			`SELECT `+userColumns+` FROM users `+where+`
 			ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
 			append(args, n, off)...)
@@ -119,136 +124,73 @@ func (d *DB) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.User, 
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, 0, d.fail("list users", err)
+		return nil, 0, r.fail("list users", err)
 	}
 	return users, total, nil
 }
 
-// UpdateUser applies upd at time now and returns the updated user. The
-// last-admin check, the update and, when the user is disabled, the
-// revocation of their sessions happen in one transaction.
-func (d *DB) UpdateUser(ctx context.Context, id int64, upd store.UserUpdate, now time.Time) (*store.User, error) {
-	var updated *store.User
-	err := d.write(ctx, func(tx *sql.Tx) error {
-		u, err := userByID(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		wasAdmin := isEnabledAdmin(u)
-		if upd.FullName != nil {
-			u.FullName = *upd.FullName
-		}
-		if upd.Email != nil {
-			u.Email = *upd.Email
-		}
-		if upd.Role != nil {
-			u.Role = *upd.Role
-		}
-		if upd.Disabled != nil {
-			u.Disabled = *upd.Disabled
-		}
-		if wasAdmin && !isEnabledAdmin(u) {
-			if err := checkOtherAdmin(ctx, tx, id); err != nil {
-				return err
-			}
-		}
-		_, err = tx.ExecContext(ctx, `
-			UPDATE users SET full_name = ?, email = ?, role = ?, disabled = ?, updated_at = ?
-			WHERE id = ?`,
-			u.FullName, u.Email, string(u.Role), u.Disabled, millis(now), id)
-		if err != nil {
-			return err
-		}
-		if upd.Disabled != nil && *upd.Disabled {
-			if _, err := revokeUserSessions(ctx, tx, id, "", shared.RevokedUserDisabled, now); err != nil {
-				return err
-			}
-		}
-		updated, err = userByID(ctx, tx, id)
-		return err
-	})
+// LockEnabledAdmins returns the IDs of the enabled admins, lowest first.
+func (t *tx) LockEnabledAdmins(ctx context.Context) ([]int64, error) {
+	rows, err := t.q.QueryContext(ctx,
+		`SELECT id FROM users WHERE role = ? AND disabled = 0 ORDER BY id`, string(shared.RoleAdmin))
 	if err != nil {
-		return nil, d.fail(fmt.Sprintf("update user %d", id), err)
+		return nil, t.fail("enabled admins", err)
 	}
-	return updated, nil
+	defer rows.Close()
+	ids := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, t.fail("enabled admins", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail("enabled admins", err)
+	}
+	return ids, nil
 }
 
-func isEnabledAdmin(u *store.User) bool {
-	return u.Role == shared.RoleAdmin && !u.Disabled
-}
-
-// checkOtherAdmin returns store.ErrLastAdmin unless an enabled admin other
-// than the user id exists.
-func checkOtherAdmin(ctx context.Context, q querier, id int64) error {
-	var others int
-	err := q.QueryRowContext(ctx,
-		`SELECT count(*) FROM users WHERE role = ? AND disabled = 0 AND id <> ?`,
-		string(shared.RoleAdmin), id).Scan(&others)
-	if err != nil {
-		return err
+// SaveUser writes every field of u but its ID, username and creation time.
+func (t *tx) SaveUser(ctx context.Context, u *store.User) error {
+	res, err := t.q.ExecContext(ctx, `
+		UPDATE users SET full_name = ?, email = ?, role = ?, disabled = ?, password_hash = ?, updated_at = ?
+		WHERE id = ?`,
+		u.FullName, u.Email, string(u.Role), u.Disabled, u.PasswordHash, millis(u.UpdatedAt), u.ID)
+	if err == nil {
+		err = mustAffect(res)
 	}
-	if others == 0 {
-		return store.ErrLastAdmin
+	if err != nil {
+		return t.fail(fmt.Sprintf("save user %d", u.ID), err)
 	}
 	return nil
 }
 
-// SetPassword stores a new password hash and revokes every session of the
-// user but keepSession with reason, in one transaction.
-func (d *DB) SetPassword(ctx context.Context, id int64, hash string, keepSession, reason string, now time.Time) error {
-	err := d.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, millis(now), id)
-		if err != nil {
-			return err
-		}
-		if err := mustAffect(res); err != nil {
-			return err
-		}
-		_, err = revokeUserSessions(ctx, tx, id, keepSession, reason, now)
-		return err
-	})
-	if err != nil {
-		return d.fail(fmt.Sprintf("set password of user %d", id), err)
+// DeleteUser removes the user and their sessions.
+func (t *tx) DeleteUser(ctx context.Context, id int64) error {
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
+		return t.fail(fmt.Sprintf("delete user %d", id), err)
 	}
-	return nil
-}
-
-// DeleteUser removes the user and their sessions, unless they are the last
-// enabled admin.
-func (d *DB) DeleteUser(ctx context.Context, id int64) error {
-	err := d.write(ctx, func(tx *sql.Tx) error {
-		u, err := userByID(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if isEnabledAdmin(u) {
-			if err := checkOtherAdmin(ctx, tx, id); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
-		return err
-	})
+	res, err := t.q.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+	if err == nil {
+		err = mustAffect(res)
+	}
 	if err != nil {
-		return d.fail(fmt.Sprintf("delete user %d", id), err)
+		return t.fail(fmt.Sprintf("delete user %d", id), err)
 	}
 	return nil
 }
 
 // CountUsersByRole counts users, disabled ones included, per role. Every
 // known role has an entry, if only a zero.
-func (d *DB) CountUsersByRole(ctx context.Context) (map[shared.Role]int, error) {
+func (r reads) CountUsersByRole(ctx context.Context) (map[shared.Role]int, error) {
 	counts := make(map[shared.Role]int, len(shared.Roles))
-	for _, r := range shared.Roles {
-		counts[r] = 0
+	for _, role := range shared.Roles {
+		counts[role] = 0
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT role, count(*) FROM users GROUP BY role`)
+	rows, err := r.q.QueryContext(ctx, `SELECT role, count(*) FROM users GROUP BY role`)
 	if err != nil {
-		return nil, d.fail("count users", err)
+		return nil, r.fail("count users", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -257,12 +199,12 @@ func (d *DB) CountUsersByRole(ctx context.Context) (map[shared.Role]int, error) 
 			n    int
 		)
 		if err := rows.Scan(&role, &n); err != nil {
-			return nil, d.fail("count users", err)
+			return nil, r.fail("count users", err)
 		}
 		counts[shared.Role(role)] = n
 	}
 	if err := rows.Err(); err != nil {
-		return nil, d.fail("count users", err)
+		return nil, r.fail("count users", err)
 	}
 	return counts, nil
 }

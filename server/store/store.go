@@ -2,6 +2,13 @@
 // back ends implement. server/sqlite and server/postgres implement Store;
 // storetest holds the contract suite both must pass.
 //
+// A store offers primitives only: reads, reads that hold a row against
+// concurrent change until the transaction ends, and writes, run in one
+// transaction by Store.Update. Every rule — who may act on whom, the last
+// enabled admin, which sessions a change revokes, refresh-token rotation,
+// sign-in throttling — is written once, above the store, inside the
+// transaction of the write it guards.
+//
 // Times are stored with millisecond precision and returned in UTC.
 package store
 
@@ -20,11 +27,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: the username is taken.
 	ErrConflict = errors.New("conflict")
-	// ErrLastAdmin: the change would leave no enabled admin.
-	ErrLastAdmin = errors.New("would leave no enabled admin")
-	// ErrStale: a compare-and-swap lost to a concurrent change.
-	ErrStale = errors.New("stale")
-	// ErrUnavailable: the database cannot be reached or is closed.
+	// ErrUnavailable: the database cannot be reached, is closed, or stayed
+	// busy past its timeout.
 	ErrUnavailable = errors.New("store unavailable")
 )
 
@@ -34,21 +38,29 @@ type User struct {
 	PasswordHash string
 }
 
+// EnabledAdmin reports whether u is an admin who is not disabled.
+func (u *User) EnabledAdmin() bool { return u.Role == shared.RoleAdmin && !u.Disabled }
+
 // Session is a session row.
 type Session struct {
 	ID         string
 	UserID     int64
-	Username   string // filled in by reads, ignored by CreateSession
+	Username   string // filled in by reads, ignored by writes
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	// ExpiresAt is the absolute expiry: no token of this session, access or
 	// refresh, is valid past it.
 	ExpiresAt time.Time
-	// RefreshHash is the hash of the current refresh token, PrevRefreshHash
-	// that of the one it replaced at RotatedAt (nil before the first
-	// rotation).
-	RefreshHash      []byte
-	PrevRefreshHash  []byte
+	// RefreshSalt is the session's random part of every refresh token it
+	// ever had; RefreshGen the generation of the current one, counted from
+	// zero and raised by each rotation. Together with a server key they
+	// let every token of every generation be checked while the row keeps a
+	// constant size.
+	RefreshSalt []byte
+	RefreshGen  int64
+	// RefreshExpiresAt is when the current refresh token expires, and
+	// RotatedAt when it replaced the previous one (the session's creation
+	// before the first rotation).
 	RefreshExpiresAt time.Time
 	RotatedAt        time.Time
 	RevokedAt        *time.Time
@@ -70,6 +82,15 @@ func (s *Session) Wire() shared.Session {
 		RevokedAt: s.RevokedAt, RevokedReason: s.RevokedReason,
 		UserAgent: s.UserAgent, IP: s.IP,
 	}
+}
+
+// Attempts counts failed attempts under one throttle key (an account, a
+// device, a client address, a session's password checks). The rules that
+// turn counts into lockouts live in the service layer.
+type Attempts struct {
+	Key         string
+	Failures    int
+	LastFailure time.Time
 }
 
 // UserFilter selects users for ListUsers.
@@ -100,21 +121,9 @@ type AuditFilter struct {
 	Limit  int // 0 means no limit
 }
 
-// UserUpdate changes a user; nil fields are left as they are.
-type UserUpdate struct {
-	FullName *string
-	Email    *string
-	Role     *shared.Role
-	Disabled *bool
-}
-
-// Store is everything Gatehouse keeps. Every method may also return an error
-// wrapping ErrUnavailable when the database cannot be reached.
-type Store interface {
-	// CreateUser inserts u, setting its ID, and CreatedAt and UpdatedAt
-	// to the current time where they are zero.
-	// ErrConflict if the username is taken.
-	CreateUser(ctx context.Context, u *User) error
+// Reader is what can be read from a store: through Store, each call sees
+// a consistent snapshot of its own; through Tx, the transaction's.
+type Reader interface {
 	// UserByID returns the user. ErrNotFound.
 	UserByID(ctx context.Context, id int64) (*User, error)
 	// UserByUsername returns the user with that exact username. ErrNotFound.
@@ -122,58 +131,95 @@ type Store interface {
 	// ListUsers returns one page of users, newest first, and how many match
 	// in all.
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
-	// UpdateUser applies upd at time now and returns the updated user.
-	// Disabling a user revokes all of their sessions with reason
-	// shared.RevokedUserDisabled in the same transaction.
-	// ErrNotFound; ErrLastAdmin if the user is the last enabled admin and
-	// upd would disable or demote them (nothing is changed then).
-	UpdateUser(ctx context.Context, id int64, upd UserUpdate, now time.Time) (*User, error)
-	// SetPassword stores a new hash and, in the same transaction, revokes
-	// every session of the user except keepSession (may be empty) with the
-	// given reason. ErrNotFound.
-	SetPassword(ctx context.Context, id int64, hash string, keepSession, reason string, now time.Time) error
-	// DeleteUser removes the user and their sessions. ErrNotFound;
-	// ErrLastAdmin if they are the last enabled admin.
-	DeleteUser(ctx context.Context, id int64) error
-	// CountUsersByRole counts users per role.
+	// CountUsersByRole counts users, disabled ones included, per role;
+	// every known role has an entry.
 	CountUsersByRole(ctx context.Context) (map[shared.Role]int, error)
 
-	// CreateSession inserts s.
-	CreateSession(ctx context.Context, s *Session) error
 	// SessionByID returns the session. ErrNotFound.
 	SessionByID(ctx context.Context, id string) (*Session, error)
-	// SessionByRefreshHash returns the session whose current or previous
-	// refresh hash is h. ErrNotFound.
-	SessionByRefreshHash(ctx context.Context, h []byte) (*Session, error)
-	// RotateRefresh replaces the current refresh hash old with next, keeps
-	// old as the previous hash, sets RotatedAt to now, RefreshExpiresAt to
-	// expires and LastSeenAt to now — only if the session's current hash is
-	// still old and it is not revoked. ErrStale otherwise (someone else
-	// rotated first, or it was revoked).
-	RotateRefresh(ctx context.Context, id string, old, next []byte, expires, now time.Time) error
-	// TouchSession sets LastSeenAt. ErrNotFound.
-	TouchSession(ctx context.Context, id string, now time.Time) error
-	// RevokeSession revokes the session with reason unless it already is
-	// revoked (then it changes nothing). ErrNotFound.
-	RevokeSession(ctx context.Context, id, reason string, now time.Time) error
-	// RevokeUserSessions revokes every unrevoked session of the user except
-	// the one with ID except (may be empty) and returns the IDs revoked.
-	RevokeUserSessions(ctx context.Context, userID int64, except, reason string, now time.Time) ([]string, error)
 	// ListSessions returns one page of sessions, newest first, and how many
 	// match in all.
 	ListSessions(ctx context.Context, f SessionFilter) ([]*Session, int, error)
 	// CountActiveSessions counts sessions active at now.
 	CountActiveSessions(ctx context.Context, now time.Time) (int, error)
 
-	// AddAudit appends e, setting its ID (and Time when zero).
-	AddAudit(ctx context.Context, e *shared.AuditEvent) error
 	// ListAudit returns one page of events, newest first, and how many
 	// match in all.
 	ListAudit(ctx context.Context, f AuditFilter) ([]shared.AuditEvent, int, error)
-	// CountSignIns counts login events (action shared.ActionLogin) at or
-	// after since, by hour (UTC, truncated), oldest first; hours with no
-	// event are left out.
+	// CountSignIns counts login events (action shared.ActionLogin) with
+	// outcome ok or failed at or after since, by hour (UTC, truncated),
+	// oldest first; hours with no event are left out.
 	CountSignIns(ctx context.Context, since time.Time) ([]shared.HourCount, error)
+}
+
+// Tx is one read-write transaction. Its reads see the transaction's own
+// writes. Lock* reads hold what they return against change by any other
+// transaction until this one ends, so a rule checked on them still holds
+// when the transaction writes.
+type Tx interface {
+	Reader
+
+	// LockUser returns the user and holds the row. ErrNotFound.
+	LockUser(ctx context.Context, id int64) (*User, error)
+	// LockEnabledAdmins returns the IDs of every enabled admin, lowest
+	// first, and holds them: until this transaction ends, no other can
+	// demote, disable or delete an enabled admin, nor make anyone one
+	// (promote, re-enable or create).
+	LockEnabledAdmins(ctx context.Context) ([]int64, error)
+	// LockSession returns the session and holds the row. ErrNotFound.
+	LockSession(ctx context.Context, id string) (*Session, error)
+	// LockAttempts returns the attempts under key, holding the key; a key
+	// never failed (or deleted) answers Failures 0, not an error.
+	LockAttempts(ctx context.Context, key string) (*Attempts, error)
+
+	// CreateUser inserts u, setting its ID, and CreatedAt and UpdatedAt
+	// to the current time where they are zero. ErrConflict if the username
+	// is taken.
+	CreateUser(ctx context.Context, u *User) error
+	// SaveUser writes every field of u but ID, Username and CreatedAt.
+	// ErrNotFound.
+	SaveUser(ctx context.Context, u *User) error
+	// DeleteUser removes the user and their sessions. ErrNotFound.
+	DeleteUser(ctx context.Context, id int64) error
+
+	// CreateSession inserts s; its Username is ignored. ErrNotFound if the
+	// user does not exist; ErrConflict if the ID is taken.
+	CreateSession(ctx context.Context, s *Session) error
+	// SaveSession writes every field of s but ID, UserID and CreatedAt.
+	// ErrNotFound.
+	SaveSession(ctx context.Context, s *Session) error
+	// TouchSession sets the session's LastSeenAt to at, and nothing else.
+	// ErrNotFound.
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	// RevokeSessions revokes every unrevoked session of the user except
+	// the one with ID except (may be empty), with reason at now, and
+	// returns the IDs revoked, sorted (empty, not nil, when none).
+	RevokeSessions(ctx context.Context, userID int64, except, reason string, now time.Time) ([]string, error)
+
+	// SaveAttempts stores a; Failures 0 (or less) removes the key.
+	SaveAttempts(ctx context.Context, a *Attempts) error
+
+	// AddAudit appends e, setting its ID (and Time when zero).
+	AddAudit(ctx context.Context, e *shared.AuditEvent) error
+
+	// Notify announces payload (at most 1000 bytes) to every instance
+	// listening on the same database, once and only if the transaction
+	// commits. A store that only one process can open does nothing.
+	Notify(ctx context.Context, payload string) error
+}
+
+// Store is everything Gatehouse keeps. Every method may also return an error
+// wrapping ErrUnavailable when the database cannot be reached.
+type Store interface {
+	Reader
+
+	// Update runs fn in a read-write transaction and commits it if fn
+	// returns nil; otherwise it rolls back and returns fn's error. Update
+	// transactions are serializable: each behaves as if it ran alone. A
+	// store may run fn again when the database reports a conflict with a
+	// concurrent transaction, so fn must not have effects outside tx, and
+	// tx must not be used after fn returns.
+	Update(ctx context.Context, fn func(tx Tx) error) error
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -3,7 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
-	"sync"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,206 +11,265 @@ import (
 	"gatehouse/shared"
 )
 
+// The rule that the last enabled admin stays lives in the service layer;
+// the store offers LockEnabledAdmins, on which the rule is checked inside
+// the transaction of the change it guards.
 var adminTests = []test{
-	{"the last enabled admin can be neither disabled nor demoted, and nothing changes", testLastAdminUpdate},
-	{"an admin can be disabled or demoted while another enabled admin exists", testAdminUpdateWithOther},
-	{"a disabled admin does not count as another admin", testDisabledAdminDoesNotCount},
-	{"the last enabled admin can change every other field", testLastAdminOtherFields},
-	{"a disabled admin can be demoted and deleted when no enabled admin exists", testDisabledAdminFree},
-	{"the last enabled admin cannot be deleted, and nothing changes", testLastAdminDelete},
-	{"an admin can be deleted while another enabled admin exists", testAdminDeleteWithOther},
-	{"concurrent demotions of the last two enabled admins leave one", testConcurrentDemotions},
+	{"LockEnabledAdmins returns the IDs of the enabled admins only, lowest first", testEnabledAdmins},
+	{"LockEnabledAdmins sees the writes made earlier in its transaction", testEnabledAdminsInTx},
+	{"concurrent transactions each disabling an admin while another remains leave exactly one", testConcurrentDisables},
+	{"LockEnabledAdmins holds the enabled admins against change until its transaction ends", testHoldEnabledAdmins},
 }
 
-// demotions are the updates that take an enabled admin's rights away,
-// along with other changes that must not happen when they are refused.
-var demotions = []struct {
-	name string
-	upd  store.UserUpdate
-}{
-	{"disabling", store.UserUpdate{Disabled: ptr(true), FullName: ptr("Changed")}},
-	{"demoting to manager", store.UserUpdate{Role: ptr(shared.RoleManager), FullName: ptr("Changed")}},
-	{"demoting to viewer", store.UserUpdate{Role: ptr(shared.RoleViewer), Email: ptr("changed@example.com")}},
-	{"disabling and demoting", store.UserUpdate{Role: ptr(shared.RoleViewer), Disabled: ptr(true)}},
-}
+func testEnabledAdmins(t *testing.T, f *fixture) {
+	if got := f.enabledAdmins(); len(got) != 0 {
+		t.Errorf("LockEnabledAdmins on an empty store = %v, want none", got)
+	}
+	f.user("viewer", shared.RoleViewer)
+	f.user("manager", shared.RoleManager)
+	f.disabledUser("retired", shared.RoleAdmin)
+	if got := f.enabledAdmins(); len(got) != 0 {
+		t.Errorf("LockEnabledAdmins without an enabled admin = %v, want none", got)
+	}
 
-// applied returns u as upd applied at now leaves it.
-func applied(u *store.User, upd store.UserUpdate, now time.Time) *store.User {
-	v := *u
-	if upd.FullName != nil {
-		v.FullName = *upd.FullName
+	// Named and created at times in the order opposite to their IDs'.
+	var want []int64
+	for i, name := range []string{"zed", "mia", "abe"} {
+		u := newUser(name, shared.RoleAdmin)
+		u.CreatedAt = base.Add(-time.Duration(i) * time.Hour)
+		want = append(want, f.createUser(u).ID)
+		f.disabledUser("retired-"+name, shared.RoleAdmin)
+		f.user("manager-"+name, shared.RoleManager)
 	}
-	if upd.Email != nil {
-		v.Email = *upd.Email
-	}
-	if upd.Role != nil {
-		v.Role = *upd.Role
-	}
-	if upd.Disabled != nil {
-		v.Disabled = *upd.Disabled
-	}
-	v.UpdatedAt = now
-	return &v
-}
-
-func testLastAdminUpdate(t *testing.T, f *fixture) {
-	for _, d := range demotions {
-		t.Run(d.name, func(t *testing.T) {
-			f := f.fresh(t)
-			f.user("viewer", shared.RoleViewer)
-			f.user("manager", shared.RoleManager)
-			admin := f.user("root", shared.RoleAdmin)
-			s := f.session(admin, base, nil)
-
-			_, err := f.s.UpdateUser(f.ctx, admin.ID, d.upd, base.Add(time.Hour))
-			checkErr(t, "UpdateUser(last admin)", err, store.ErrLastAdmin)
-			checkUser(t, f.getUser(admin.ID), admin)
-			f.wantUnrevoked(s.ID)
-		})
+	want = sorted(want)
+	if got := f.enabledAdmins(); !slices.Equal(got, want) {
+		t.Errorf("LockEnabledAdmins = %v, want %v", got, want)
 	}
 }
 
-func testAdminUpdateWithOther(t *testing.T, f *fixture) {
-	for _, d := range demotions {
-		t.Run(d.name, func(t *testing.T) {
+func testEnabledAdminsInTx(t *testing.T, f *fixture) {
+	for _, commit := range []bool{true, false} {
+		t.Run(map[bool]string{true: "committed", false: "rolled back"}[commit], func(t *testing.T) {
 			f := f.fresh(t)
 			a1 := f.user("admin1", shared.RoleAdmin)
 			a2 := f.user("admin2", shared.RoleAdmin)
-			s := f.session(a1, base, nil)
+			m := f.user("manager", shared.RoleManager)
+			d := f.disabledUser("retired", shared.RoleAdmin)
+			before := []int64{a1.ID, a2.ID}
 
-			now := base.Add(time.Hour)
-			got, err := f.s.UpdateUser(f.ctx, a1.ID, d.upd, now)
-			f.must(err, "UpdateUser(admin1)")
-			checkUser(t, got, applied(a1, d.upd, now))
-			if d.upd.Disabled != nil && *d.upd.Disabled {
-				f.wantRevoked(s.ID, shared.RevokedUserDisabled, now)
-			} else {
-				f.wantUnrevoked(s.ID)
+			var last []int64
+			errRollBack := errors.New("roll back")
+			err := f.s.Update(f.ctx, func(tx store.Tx) error {
+				save := func(u *store.User, change func(u *store.User)) func() error {
+					return func() error {
+						v := *u
+						change(&v)
+						return tx.SaveUser(f.ctx, &v)
+					}
+				}
+				n := newUser("new-admin", shared.RoleAdmin)
+				ids := func(us ...*store.User) func() []int64 {
+					return func() []int64 {
+						var ids []int64
+						for _, u := range us {
+							ids = append(ids, u.ID)
+						}
+						return sorted(ids)
+					}
+				}
+				for _, step := range []struct {
+					what  string
+					write func() error
+					want  func() []int64
+				}{
+					{"nothing", func() error { return nil }, ids(a1, a2)},
+					{"promoting a manager", save(m, func(u *store.User) { u.Role = shared.RoleAdmin }), ids(a1, a2, m)},
+					{"disabling an admin", save(a1, func(u *store.User) { u.Disabled = true }), ids(a2, m)},
+					{"enabling a disabled admin", save(d, func(u *store.User) { u.Disabled = false }), ids(a2, m, d)},
+					{"creating an admin", func() error { return tx.CreateUser(f.ctx, n) }, ids(a2, m, d, n)},
+					{"creating a disabled admin", func() error {
+						u := newUser("disabled-admin", shared.RoleAdmin)
+						u.Disabled = true
+						return tx.CreateUser(f.ctx, u)
+					}, ids(a2, m, d, n)},
+					{"deleting an admin", func() error { return tx.DeleteUser(f.ctx, a2.ID) }, ids(m, d, n)},
+					{"demoting an admin", save(m, func(u *store.User) { u.Role = shared.RoleViewer }), ids(d, n)},
+				} {
+					if err := step.write(); err != nil {
+						return fmt.Errorf("%s: %w", step.what, err)
+					}
+					got, err := tx.LockEnabledAdmins(f.ctx)
+					if err != nil {
+						return fmt.Errorf("LockEnabledAdmins after %s: %w", step.what, err)
+					}
+					if want := step.want(); !slices.Equal(got, want) {
+						t.Errorf("LockEnabledAdmins after %s = %v, want %v", step.what, got, want)
+					}
+					last = step.want()
+				}
+				if !commit {
+					return errRollBack
+				}
+				return nil
+			})
+			if commit {
+				f.must(err, "Update")
+			} else if err != errRollBack {
+				t.Fatalf("Update = %v, want %v", err, errRollBack)
 			}
-
-			_, err = f.s.UpdateUser(f.ctx, a2.ID, d.upd, now)
-			checkErr(t, "UpdateUser(admin2, now the last)", err, store.ErrLastAdmin)
-			checkUser(t, f.getUser(a2.ID), a2)
+			want := before
+			if commit {
+				want = last
+			}
+			if got := f.enabledAdmins(); !slices.Equal(got, want) {
+				t.Errorf("LockEnabledAdmins in the next transaction = %v, want %v", got, want)
+			}
 		})
 	}
 }
 
-func testDisabledAdminDoesNotCount(t *testing.T, f *fixture) {
-	for _, d := range demotions {
-		t.Run(d.name, func(t *testing.T) {
-			f := f.fresh(t)
-			f.disabledUser("retired", shared.RoleAdmin)
-			admin := f.user("root", shared.RoleAdmin)
-
-			_, err := f.s.UpdateUser(f.ctx, admin.ID, d.upd, base.Add(time.Hour))
-			checkErr(t, "UpdateUser(last enabled admin)", err, store.ErrLastAdmin)
-			checkUser(t, f.getUser(admin.ID), admin)
+// testConcurrentDisables runs the last-admin rule, as the service layer
+// does, in concurrent transactions: each disables an admin of its own if
+// LockEnabledAdmins says another remains. Exactly one must find itself the
+// last.
+func testConcurrentDisables(t *testing.T, f *fixture) {
+	const n = 10
+	var admins []*store.User
+	for i := range n {
+		admins = append(admins, f.user(fmt.Sprintf("admin-%d", i), shared.RoleAdmin))
+	}
+	errLast := errors.New("the last enabled admin")
+	errs := concurrently(n, func(i int) error {
+		return f.s.Update(f.ctx, func(tx store.Tx) error {
+			ids, err := tx.LockEnabledAdmins(f.ctx)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(ids, admins[i].ID) {
+				return fmt.Errorf("admin %d is not among the enabled admins %v", admins[i].ID, ids)
+			}
+			if len(ids) < 2 {
+				return errLast
+			}
+			u, err := tx.LockUser(f.ctx, admins[i].ID)
+			if err != nil {
+				return err
+			}
+			time.Sleep(widen)
+			u.Disabled = true
+			return tx.SaveUser(f.ctx, u)
 		})
+	})
+	last := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+		case err == errLast && last < 0:
+			last = i
+		case err == errLast:
+			t.Errorf("both %s and %s found themselves the last enabled admin", admins[last].Username, admins[i].Username)
+		default:
+			t.Errorf("transaction of %s: %v", admins[i].Username, err)
+		}
+	}
+	got := f.enabledAdmins()
+	if last < 0 {
+		t.Fatalf("no transaction found its admin the last; enabled admins left: %v", got)
+	}
+	if want := []int64{admins[last].ID}; !slices.Equal(got, want) {
+		t.Errorf("enabled admins left = %v, want only %v, the one found last", got, want)
 	}
 }
 
-func testLastAdminOtherFields(t *testing.T, f *fixture) {
-	admin := f.user("root", shared.RoleAdmin)
-	upd := store.UserUpdate{
-		FullName: ptr("Root"), Email: ptr("root@example.com"),
-		Role: ptr(shared.RoleAdmin), Disabled: ptr(false),
-	}
-	now := base.Add(time.Hour)
-	got, err := f.s.UpdateUser(f.ctx, admin.ID, upd, now)
-	f.must(err, "UpdateUser(last admin, keeping them an enabled admin)")
-	checkUser(t, got, applied(admin, upd, now))
-}
-
-func testDisabledAdminFree(t *testing.T, f *fixture) {
-	ghost := f.disabledUser("ghost", shared.RoleAdmin)
-	f.user("viewer", shared.RoleViewer)
-	now := base.Add(time.Hour)
-	upd := store.UserUpdate{Role: ptr(shared.RoleViewer)}
-	got, err := f.s.UpdateUser(f.ctx, ghost.ID, upd, now)
-	f.must(err, "UpdateUser(disabled admin)")
-	checkUser(t, got, applied(ghost, upd, now))
-
-	ghost2 := f.disabledUser("ghost2", shared.RoleAdmin)
-	f.must(f.s.DeleteUser(f.ctx, ghost2.ID), "DeleteUser(disabled admin)")
-}
-
-func testLastAdminDelete(t *testing.T, f *fixture) {
+func testHoldEnabledAdmins(t *testing.T, f *fixture) {
+	// The first transaction finds two enabled admins and, after the pause,
+	// disables the first of them; the second makes one of the changes that
+	// would alter what the first found, then reads the first admin.
+	type users struct{ a1, a2, manager, retired *store.User }
 	for _, tc := range []struct {
 		name   string
-		others func(f *fixture)
+		change func(f *fixture, tx store.Tx, u users) error
+		want   func(u users) []int64 // enabled admins left
 	}{
-		{"the only admin", func(f *fixture) {
-			f.user("viewer", shared.RoleViewer)
-			f.user("manager", shared.RoleManager)
-		}},
-		{"the only enabled admin beside a disabled one", func(f *fixture) {
-			f.disabledUser("retired", shared.RoleAdmin)
-		}},
+		{"demoting an admin", func(f *fixture, tx store.Tx, u users) error {
+			v, err := tx.LockUser(f.ctx, u.a2.ID)
+			if err != nil {
+				return err
+			}
+			v.Role = shared.RoleManager
+			return tx.SaveUser(f.ctx, v)
+		}, func(u users) []int64 { return []int64{} }},
+		{"disabling an admin", func(f *fixture, tx store.Tx, u users) error {
+			v, err := tx.LockUser(f.ctx, u.a2.ID)
+			if err != nil {
+				return err
+			}
+			v.Disabled = true
+			return tx.SaveUser(f.ctx, v)
+		}, func(u users) []int64 { return []int64{} }},
+		{"deleting an admin", func(f *fixture, tx store.Tx, u users) error {
+			return tx.DeleteUser(f.ctx, u.a2.ID)
+		}, func(u users) []int64 { return []int64{} }},
+		{"promoting a manager", func(f *fixture, tx store.Tx, u users) error {
+			v, err := tx.LockUser(f.ctx, u.manager.ID)
+			if err != nil {
+				return err
+			}
+			v.Role = shared.RoleAdmin
+			return tx.SaveUser(f.ctx, v)
+		}, func(u users) []int64 { return sorted([]int64{u.a2.ID, u.manager.ID}) }},
+		{"enabling a disabled admin", func(f *fixture, tx store.Tx, u users) error {
+			v, err := tx.LockUser(f.ctx, u.retired.ID)
+			if err != nil {
+				return err
+			}
+			v.Disabled = false
+			return tx.SaveUser(f.ctx, v)
+		}, func(u users) []int64 { return sorted([]int64{u.a2.ID, u.retired.ID}) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := f.fresh(t)
-			tc.others(f)
-			admin := f.user("root", shared.RoleAdmin)
-			s := f.session(admin, base, nil)
-
-			checkErr(t, "DeleteUser(last admin)", f.s.DeleteUser(f.ctx, admin.ID), store.ErrLastAdmin)
-			checkUser(t, f.getUser(admin.ID), admin)
-			checkSession(t, f.getSession(s.ID), s)
-		})
-	}
-}
-
-func testAdminDeleteWithOther(t *testing.T, f *fixture) {
-	a1 := f.user("admin1", shared.RoleAdmin)
-	a2 := f.user("admin2", shared.RoleAdmin)
-	f.must(f.s.DeleteUser(f.ctx, a1.ID), "DeleteUser(admin1)")
-	checkErr(t, "DeleteUser(admin2, now the last)", f.s.DeleteUser(f.ctx, a2.ID), store.ErrLastAdmin)
-}
-
-// testConcurrentDemotions checks that the last-admin check and the change
-// are atomic: two admins demoted at once must not both go.
-func testConcurrentDemotions(t *testing.T, f *fixture) {
-	last := f.user("admin-0", shared.RoleAdmin)
-	for round := 1; round <= 10; round++ {
-		other := f.user(fmt.Sprintf("admin-%d", round), shared.RoleAdmin)
-		pair := []*store.User{last, other}
-		upds := []store.UserUpdate{{Role: ptr(shared.RoleManager)}, {Disabled: ptr(true)}}
-		errs := make([]error, 2)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range pair {
-			wg.Go(func() {
-				<-start
-				_, errs[i] = f.s.UpdateUser(f.ctx, pair[i].ID, upds[i], base)
+			u := users{
+				a1:      f.user("admin1", shared.RoleAdmin),
+				a2:      f.user("admin2", shared.RoleAdmin),
+				manager: f.user("manager", shared.RoleManager),
+				retired: f.disabledUser("retired", shared.RoleAdmin),
+			}
+			var firstRead []int64
+			secondSaw := "nothing"
+			f.holds(func(tx store.Tx, pause func()) error {
+				ids, err := tx.LockEnabledAdmins(f.ctx)
+				if err != nil {
+					return err
+				}
+				firstRead = ids
+				pause()
+				v, err := tx.LockUser(f.ctx, u.a1.ID)
+				if err != nil {
+					return err
+				}
+				v.Disabled = true
+				return tx.SaveUser(f.ctx, v)
+			}, func(tx store.Tx) error {
+				if err := tc.change(f, tx, u); err != nil {
+					return err
+				}
+				v, err := tx.UserByID(f.ctx, u.a1.ID)
+				if err != nil {
+					return err
+				}
+				secondSaw = map[bool]string{true: "disabled", false: "enabled"}[v.Disabled]
+				return nil
 			})
-		}
-		close(start)
-		wg.Wait()
-
-		var failed []int
-		for i, err := range errs {
-			switch {
-			case err == nil:
-			case errors.Is(err, store.ErrLastAdmin):
-				failed = append(failed, i)
-			default:
-				t.Fatalf("round %d: UpdateUser(%s): %v", round, pair[i].Username, err)
+			if want := []int64{u.a1.ID, u.a2.ID}; !slices.Equal(firstRead, want) {
+				t.Errorf("the first transaction found enabled admins %v, want %v", firstRead, want)
 			}
-		}
-		if len(failed) != 1 {
-			t.Fatalf("round %d: %d of 2 concurrent demotions failed with ErrLastAdmin, want 1 (errors %v)", round, len(failed), errs)
-		}
-		users, _, err := f.s.ListUsers(f.ctx, store.UserFilter{})
-		f.must(err, "ListUsers")
-		var admins []string
-		for _, u := range users {
-			if u.Role == shared.RoleAdmin && !u.Disabled {
-				admins = append(admins, u.Username)
+			if secondSaw != "disabled" {
+				t.Errorf("the second transaction saw %s %s, want disabled, as the first left them", u.a1.Username, secondSaw)
 			}
-		}
-		if len(admins) != 1 || admins[0] != pair[failed[0]].Username {
-			t.Fatalf("round %d: enabled admins %q, want only %q", round, admins, pair[failed[0]].Username)
-		}
-		last = pair[failed[0]]
+			if got, want := f.enabledAdmins(), tc.want(u); !slices.Equal(got, want) {
+				t.Errorf("enabled admins left = %v, want %v", got, want)
+			}
+		})
 	}
 }

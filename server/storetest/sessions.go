@@ -1,10 +1,7 @@
 package storetest
 
 import (
-	"errors"
-	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,16 +10,13 @@ import (
 )
 
 var sessionTests = []test{
-	{"CreateSession stores every field and SessionByID reads it back with the username", testCreateSession},
-	{"CreateSession fails for a user who does not exist", testCreateSessionNoUser},
-	{"SessionByRefreshHash finds a session by its current or its previous hash only", testSessionByRefreshHash},
-	{"RotateRefresh makes next current and old previous, and moves the times", testRotateRefresh},
-	{"RotateRefresh fails with ErrStale and changes nothing unless old is current and the session unrevoked", testRotateRefreshStale},
-	{"RotateRefresh of a session that does not exist fails", testRotateRefreshUnknown},
-	{"concurrent RotateRefresh calls from the same hash succeed exactly once", testRotateRefreshConcurrent},
-	{"TouchSession sets LastSeenAt only", testTouchSession},
-	{"RevokeSession revokes once and keeps the first reason and time", testRevokeSession},
-	{"RevokeUserSessions revokes the user's unrevoked sessions but one and returns their IDs", testRevokeUserSessions},
+	{"CreateSession stores every field and reads return it with the username", testCreateSession},
+	{"CreateSession for a user who does not exist fails with ErrNotFound", testCreateSessionNoUser},
+	{"CreateSession with a taken ID fails with ErrConflict, and nothing changes", testCreateSessionConflict},
+	{"SaveSession writes every field but the ID, the user and the creation time", testSaveSession},
+	{"SaveSession of a session that does not exist fails with ErrNotFound and creates none", testSaveSessionNotFound},
+	{"RevokeSessions revokes the user's unrevoked sessions but one and returns their IDs sorted", testRevokeSessions},
+	{"RevokeSessions with nothing to revoke returns an empty list", testRevokeSessionsNone},
 	{"ListSessions returns sessions newest first, filtered, paged and with usernames", testListSessions},
 	{"CountActiveSessions ignores revoked and expired sessions", testCountActiveSessions},
 }
@@ -36,14 +30,18 @@ func testCreateSession(t *testing.T, f *fixture) {
 	}{
 		{"a new session", nil},
 		{"a rotated and revoked session", func(s *store.Session) {
-			s.PrevRefreshHash = []byte("previous")
+			s.RefreshSalt = []byte("a salt of 32 bytes, \x00\x01\xfe\xff and more")
+			s.RefreshGen = 7
 			s.RotatedAt = base.Add(time.Hour)
+			s.RefreshExpiresAt = base.Add(8 * 24 * time.Hour)
 			s.LastSeenAt = base.Add(2 * time.Hour)
 			s.RevokedAt = &revokedAt
 			s.RevokedReason = shared.RevokedByAdmin
-			s.UserAgent = "Mozilla/5.0 (X11; Linux x86_64) “quoted” ünïcode"
+			s.UserAgent = "Mozilla/5.0 (X11; Linux x86_64) “quoted” ünïcode 🦀 'single' \"double\""
 			s.IP = "2001:db8::1"
 		}},
+		{"a session at a high generation", func(s *store.Session) { s.RefreshGen = 1<<53 + 1 }},
+		{"a session without user agent and IP", func(s *store.Session) { s.UserAgent, s.IP = "", "" }},
 		{"a session whose Username is wrong", func(s *store.Session) { s.Username = "mallory" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,244 +50,223 @@ func testCreateSession(t *testing.T, f *fixture) {
 			want := *s
 			want.Username = u.Username
 			checkSession(t, f.getSession(s.ID), &want)
+
+			sessions, _, err := f.s.ListSessions(f.ctx, store.SessionFilter{UserID: u.ID})
+			f.must(err, "ListSessions")
+			i := slices.IndexFunc(sessions, func(g *store.Session) bool { return g.ID == s.ID })
+			if i < 0 {
+				t.Fatalf("ListSessions = %q, without %q", sessionIDs(sessions), s.ID)
+			}
+			checkSession(t, sessions[i], &want)
+
+			f.update(func(tx store.Tx) error {
+				got, err := tx.SessionByID(f.ctx, s.ID)
+				if err != nil {
+					return err
+				}
+				checkSession(t, got, &want)
+				if got, err = tx.LockSession(f.ctx, s.ID); err != nil {
+					return err
+				}
+				checkSession(t, got, &want)
+				return nil
+			})
 		})
 	}
 }
 
 func testCreateSessionNoUser(t *testing.T, f *fixture) {
-	ghost := &store.User{User: shared.User{ID: 4242, Username: "ghost"}}
-	s := &store.Session{
-		ID: "orphan", UserID: ghost.ID, CreatedAt: base, LastSeenAt: base,
-		ExpiresAt: base.Add(time.Hour), RefreshHash: []byte("orphan"), RefreshExpiresAt: base.Add(time.Hour),
-	}
-	if err := f.s.CreateSession(f.ctx, s); err == nil {
-		t.Error("CreateSession for a user who does not exist succeeded")
-	}
-}
-
-func testSessionByRefreshHash(t *testing.T, f *fixture) {
 	u := f.user("alice", shared.RoleViewer)
-	s := f.session(u, base, nil)
-	other := f.session(u, base, nil)
-	first := s.RefreshHash
-	now := base.Add(time.Hour)
-	f.must(f.s.RotateRefresh(f.ctx, s.ID, first, []byte("second"), now.Add(time.Hour), now), "RotateRefresh")
-	f.must(f.s.RotateRefresh(f.ctx, s.ID, []byte("second"), []byte("third"), now.Add(time.Hour), now), "RotateRefresh")
-
-	for _, tc := range []struct {
-		name string
-		hash []byte
-		want string // session ID; empty: ErrNotFound
-	}{
-		{"the current hash", []byte("third"), s.ID},
-		{"the previous hash", []byte("second"), s.ID},
-		{"another session's never rotated hash", other.RefreshHash, other.ID},
-		{"a hash two rotations old", first, ""},
-		{"an unknown hash", []byte("unknown"), ""},
-		{"a prefix of the current hash", []byte("thir"), ""},
-		{"an empty hash", []byte{}, ""},
-		{"a nil hash", nil, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := f.s.SessionByRefreshHash(f.ctx, tc.hash)
-			if tc.want == "" {
-				checkErr(t, fmt.Sprintf("SessionByRefreshHash(%q)", tc.hash), err, store.ErrNotFound)
-				return
-			}
-			if err != nil {
-				t.Fatalf("SessionByRefreshHash(%q): %v", tc.hash, err)
-			}
-			checkSession(t, got, f.getSession(tc.want))
-		})
+	for _, id := range []int64{u.ID + 1000, 0} {
+		ghost := &store.User{User: shared.User{ID: id, Username: "ghost"}}
+		s := newSession(ghost, base)
+		err := f.s.Update(f.ctx, func(tx store.Tx) error { return tx.CreateSession(f.ctx, s) })
+		checkErr(t, "CreateSession(user who does not exist)", err, store.ErrNotFound)
+		_, err = f.s.SessionByID(f.ctx, s.ID)
+		checkErr(t, "SessionByID(refused session)", err, store.ErrNotFound)
+	}
+	if sessions, total, err := f.s.ListSessions(f.ctx, store.SessionFilter{}); err != nil || len(sessions) != 0 || total != 0 {
+		t.Errorf("ListSessions = %q, total %d, %v; want none", sessionIDs(sessions), total, err)
 	}
 }
 
-func testRotateRefresh(t *testing.T, f *fixture) {
-	u := f.user("alice", shared.RoleViewer)
-	s := f.session(u, base, nil)
-	other := f.session(u, base, nil)
+func testCreateSessionConflict(t *testing.T, f *fixture) {
+	alice := f.user("alice", shared.RoleViewer)
+	bob := f.user("bob", shared.RoleViewer)
+	s := f.session(alice, base, nil)
 
-	want := *s
-	for i, now := range []time.Time{base.Add(time.Hour + 987654321), base.Add(2 * time.Hour)} {
-		next := []byte(fmt.Sprintf("next-%d", i))
-		expires := now.Add(7 * 24 * time.Hour)
-		f.must(f.s.RotateRefresh(f.ctx, s.ID, want.RefreshHash, next, expires, now), "RotateRefresh #%d", i+1)
-		want.PrevRefreshHash, want.RefreshHash = want.RefreshHash, next
-		want.RotatedAt, want.RefreshExpiresAt, want.LastSeenAt = now, expires, now
-		checkSession(t, f.getSession(s.ID), &want)
-	}
-	checkSession(t, f.getSession(other.ID), other)
-}
-
-func testRotateRefreshStale(t *testing.T, f *fixture) {
-	now := base.Add(time.Hour)
-	for _, tc := range []struct {
-		name  string
-		setup func(f *fixture, s *store.Session) (old []byte)
-	}{
-		{"old is not a hash of the session", func(f *fixture, s *store.Session) []byte {
-			return []byte("wrong")
-		}},
-		{"old is another session's hash", func(f *fixture, s *store.Session) []byte {
-			u := f.getUser(s.UserID)
-			return f.session(u, base, nil).RefreshHash
-		}},
-		{"old was rotated away already", func(f *fixture, s *store.Session) []byte {
-			old := s.RefreshHash
-			f.must(f.s.RotateRefresh(f.ctx, s.ID, old, []byte("winner"), now, now), "RotateRefresh")
-			return old
-		}},
-		{"the session is revoked", func(f *fixture, s *store.Session) []byte {
-			f.revoked(s, shared.RevokedLogout, now)
-			return s.RefreshHash
-		}},
-		{"old is empty", func(f *fixture, s *store.Session) []byte {
-			return nil
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := f.fresh(t)
-			s := f.session(f.user("alice", shared.RoleViewer), base, nil)
-			old := tc.setup(f, s)
-			before := f.getSession(s.ID)
-
-			later := now.Add(time.Hour)
-			err := f.s.RotateRefresh(f.ctx, s.ID, old, []byte("loser"), later.Add(time.Hour), later)
-			checkErr(t, "RotateRefresh", err, store.ErrStale)
-			checkSession(t, f.getSession(s.ID), before)
-		})
+	dup := newSession(bob, base.Add(time.Hour))
+	dup.ID = s.ID
+	dup.RefreshGen, dup.UserAgent = 3, "intruder"
+	err := f.s.Update(f.ctx, func(tx store.Tx) error { return tx.CreateSession(f.ctx, dup) })
+	checkErr(t, "CreateSession(taken ID)", err, store.ErrConflict)
+	checkSession(t, f.getSession(s.ID), s)
+	if sessions, total, err := f.s.ListSessions(f.ctx, store.SessionFilter{}); err != nil || total != 1 || len(sessions) != 1 {
+		t.Errorf("ListSessions = %q, total %d, %v; want only %q", sessionIDs(sessions), total, err, s.ID)
 	}
 }
 
-func testRotateRefreshUnknown(t *testing.T, f *fixture) {
-	err := f.s.RotateRefresh(f.ctx, "no-such-session", []byte("old"), []byte("next"), base, base)
-	if !errors.Is(err, store.ErrStale) && !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("RotateRefresh(unknown session): error = %v, want ErrStale or ErrNotFound", err)
-	}
-}
-
-func testRotateRefreshConcurrent(t *testing.T, f *fixture) {
-	const n = 20
-	u := f.user("alice", shared.RoleViewer)
-	for round := range 10 {
-		s := f.session(u, base, nil)
-		errs := make([]error, n)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				now := base.Add(time.Duration(i+1) * time.Minute)
-				errs[i] = f.s.RotateRefresh(f.ctx, s.ID, s.RefreshHash, []byte(fmt.Sprintf("%s-next-%d", s.ID, i)), now.Add(time.Hour), now)
-			})
-		}
-		close(start)
-		wg.Wait()
-
-		winner := -1
-		for i, err := range errs {
-			switch {
-			case err == nil && winner >= 0:
-				t.Errorf("round %d: RotateRefresh #%d and #%d both succeeded", round, winner, i)
-			case err == nil:
-				winner = i
-			case !errors.Is(err, store.ErrStale):
-				t.Errorf("round %d: RotateRefresh #%d: error = %v, want ErrStale", round, i, err)
-			}
-		}
-		if winner < 0 {
-			t.Fatalf("round %d: no RotateRefresh succeeded", round)
-		}
-		got := f.getSession(s.ID)
-		want := fmt.Sprintf("%s-next-%d", s.ID, winner)
-		if string(got.RefreshHash) != want || string(got.PrevRefreshHash) != string(s.RefreshHash) {
-			t.Fatalf("round %d: after the rotations the hash is %q, the previous %q; want the winner's %q, previous %q",
-				round, got.RefreshHash, got.PrevRefreshHash, want, s.RefreshHash)
-		}
-	}
-}
-
-func testTouchSession(t *testing.T, f *fixture) {
-	s := f.session(f.user("alice", shared.RoleViewer), base, nil)
-	want := *s
-	for _, now := range []time.Time{base.Add(time.Hour + 5*time.Microsecond), base.Add(2 * time.Hour)} {
-		f.must(f.s.TouchSession(f.ctx, s.ID, now), "TouchSession")
-		want.LastSeenAt = now
-		checkSession(t, f.getSession(s.ID), &want)
-	}
-}
-
-func testRevokeSession(t *testing.T, f *fixture) {
-	u := f.user("alice", shared.RoleViewer)
-	s := f.session(u, base, nil)
-	other := f.session(u, base, nil)
-	first := base.Add(time.Hour)
-	f.must(f.s.RevokeSession(f.ctx, s.ID, shared.RevokedLogout, first), "RevokeSession")
-	want := *s
-	want.RevokedAt, want.RevokedReason = &first, shared.RevokedLogout
-	checkSession(t, f.getSession(s.ID), &want)
-
-	f.must(f.s.RevokeSession(f.ctx, s.ID, shared.RevokedByAdmin, first.Add(time.Hour)), "RevokeSession again")
-	checkSession(t, f.getSession(s.ID), &want)
-	f.wantUnrevoked(other.ID)
-}
-
-func testRevokeUserSessions(t *testing.T, f *fixture) {
-	now := base.Add(time.Hour)
+func testSaveSession(t *testing.T, f *fixture) {
+	alice := f.user("alice", shared.RoleViewer)
+	bob := f.user("bob", shared.RoleViewer)
+	later := func(d time.Duration) time.Time { return base.Add(d + 123_456_789).In(india) }
+	revokedAt := later(5 * time.Hour)
 	for _, tc := range []struct {
 		name   string
-		except func(mine, others []*store.Session) string
-		spared int // index into mine; -1: none
+		before func(*store.Session) // applied when the session is created
+		change func(*store.Session)
 	}{
-		{"with no exception", func(mine, others []*store.Session) string { return "" }, -1},
-		{"except one", func(mine, others []*store.Session) string { return mine[1].ID }, 1},
-		{"except another user's session", func(mine, others []*store.Session) string { return others[0].ID }, -1},
-		{"except an unknown session", func(mine, others []*store.Session) string { return "unknown" }, -1},
+		{"every field", nil, func(s *store.Session) {
+			s.LastSeenAt = later(time.Hour)
+			s.ExpiresAt = later(48 * time.Hour)
+			s.RefreshSalt = []byte("another salt, of another length")
+			s.RefreshGen = 42
+			s.RefreshExpiresAt = later(24 * time.Hour)
+			s.RotatedAt = later(2 * time.Hour)
+			s.RevokedAt, s.RevokedReason = &revokedAt, shared.RevokedRefreshReuse
+			s.UserAgent = "curl/8.0 “ünïcode”"
+			s.IP = "2001:db8::42"
+		}},
+		{"a rotation", nil, func(s *store.Session) {
+			s.RefreshGen++
+			s.RotatedAt, s.LastSeenAt = later(time.Hour), later(time.Hour)
+			s.RefreshExpiresAt = later(7 * 24 * time.Hour)
+		}},
+		{"the next of many rotations", func(s *store.Session) { s.RefreshGen = 1_000_000 },
+			func(s *store.Session) { s.RefreshGen++ }},
+		{"a new salt", nil, func(s *store.Session) { s.RefreshSalt = []byte{0, 0, 0, 1} }},
+		{"the last-seen time", nil, func(s *store.Session) { s.LastSeenAt = later(time.Minute) }},
+		{"the absolute expiry", nil, func(s *store.Session) { s.ExpiresAt = later(time.Minute) }},
+		{"a revocation", nil, func(s *store.Session) {
+			s.RevokedAt, s.RevokedReason = &revokedAt, shared.RevokedLogout
+		}},
+		{"a revocation lifted", revokedAs(shared.RevokedByAdmin, base), func(s *store.Session) {
+			s.RevokedAt, s.RevokedReason = nil, ""
+		}},
+		{"the user agent and IP", nil, func(s *store.Session) { s.UserAgent, s.IP = "agent/2", "198.51.100.7" }},
+		{"nothing", nil, func(s *store.Session) {}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := f.sub(t)
+			s := f.session(alice, base, tc.before)
+			bystander := f.session(alice, base, nil)
+			want := *s
+			want.RefreshSalt = slices.Clone(s.RefreshSalt)
+			tc.change(&want)
+
+			// The ID selects the row; the user and the creation time are
+			// not written, and the username is ignored.
+			save := want
+			save.UserID, save.Username, save.CreatedAt = bob.ID, bob.Username, later(-time.Hour)
+			f.update(func(tx store.Tx) error { return tx.SaveSession(f.ctx, &save) })
+			checkSession(t, f.getSession(s.ID), &want)
+			checkSession(t, f.getSession(bystander.ID), bystander)
+			if _, total, err := f.s.ListSessions(f.ctx, store.SessionFilter{UserID: bob.ID}); err != nil || total != 0 {
+				t.Errorf("ListSessions(bob) total = %d, %v; want none", total, err)
+			}
+		})
+	}
+}
+
+func testSaveSessionNotFound(t *testing.T, f *fixture) {
+	u := f.user("alice", shared.RoleViewer)
+	s := f.session(u, base, nil)
+	ghost := newSession(u, base)
+	err := f.s.Update(f.ctx, func(tx store.Tx) error { return tx.SaveSession(f.ctx, ghost) })
+	checkErr(t, "SaveSession(missing)", err, store.ErrNotFound)
+	_, err = f.s.SessionByID(f.ctx, ghost.ID)
+	checkErr(t, "SessionByID(missing)", err, store.ErrNotFound)
+	checkSession(t, f.getSession(s.ID), s)
+}
+
+func testRevokeSessions(t *testing.T, f *fixture) {
+	now := base.Add(time.Hour + 123_456_789).In(india)
+	for _, tc := range []struct {
+		name   string
+		except string
+		want   []string
+	}{
+		{"with no exception", "", []string{"s-a", "s-b", "s-c"}},
+		{"except one", "s-a", []string{"s-b", "s-c"}},
+		{"except an already revoked one", "s-d", []string{"s-a", "s-b", "s-c"}},
+		{"except another user's session", "o-1", []string{"s-a", "s-b", "s-c"}},
+		{"except an unknown session", "unknown", []string{"s-a", "s-b", "s-c"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := f.fresh(t)
 			u := f.user("alice", shared.RoleViewer)
 			other := f.user("bob", shared.RoleViewer)
-			mine := []*store.Session{
-				f.session(u, base, nil),
-				f.session(u, base.Add(time.Minute), nil),
-				f.session(u, base.Add(2*time.Minute), func(s *store.Session) { s.ExpiresAt = base }), // expired, not revoked
-			}
-			loggedOut := f.revoked(f.session(u, base.Add(3*time.Minute), nil), shared.RevokedLogout, base.Add(4*time.Minute))
-			others := []*store.Session{f.session(other, base, nil)}
-
-			except := tc.except(mine, others)
-			got, err := f.s.RevokeUserSessions(f.ctx, u.ID, except, shared.RevokedByUser, now)
-			f.must(err, "RevokeUserSessions(except %q)", except)
-
-			var want []string
-			for i, s := range mine {
-				if i == tc.spared {
-					f.wantUnrevoked(s.ID)
-					continue
+			withID := func(id string, then ...func(*store.Session)) func(*store.Session) {
+				return func(s *store.Session) {
+					s.ID = id
+					for _, fn := range then {
+						fn(s)
+					}
 				}
-				want = append(want, s.ID)
-				f.wantRevoked(s.ID, shared.RevokedByUser, now)
 			}
-			if !slices.Equal(sorted(got), sorted(want)) {
-				t.Errorf("RevokeUserSessions returned %q, want %q in any order", got, want)
+			// Created in an order other than their IDs'.
+			ss := map[string]*store.Session{
+				"s-c": f.session(u, base, withID("s-c")),
+				"s-a": f.session(u, base.Add(time.Minute), withID("s-a")),
+				"s-b": f.session(u, base.Add(2*time.Minute), withID("s-b", func(s *store.Session) {
+					s.ExpiresAt = base // expired, not revoked
+				})),
+				"s-d": f.session(u, base.Add(3*time.Minute), withID("s-d", revokedAs(shared.RevokedLogout, base.Add(4*time.Minute)))),
+				"o-1": f.session(other, base, withID("o-1")),
 			}
-			f.wantRevoked(loggedOut.ID, shared.RevokedLogout, *loggedOut.RevokedAt)
-			f.wantUnrevoked(others[0].ID)
 
-			got, err = f.s.RevokeUserSessions(f.ctx, u.ID, except, shared.RevokedByUser, now)
-			f.must(err, "RevokeUserSessions again")
-			if len(got) != 0 {
-				t.Errorf("RevokeUserSessions again returned %q, want none", got)
+			var got []string
+			f.update(func(tx store.Tx) (err error) {
+				got, err = tx.RevokeSessions(f.ctx, u.ID, tc.except, shared.RevokedByUser, now)
+				return err
+			})
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("RevokeSessions(except %q) = %q, want %q", tc.except, got, tc.want)
+			}
+			for id, s := range ss {
+				want := *s
+				if slices.Contains(tc.want, id) {
+					want.RevokedAt, want.RevokedReason = &now, shared.RevokedByUser
+				}
+				checkSession(t, f.getSession(id), &want)
+			}
+
+			f.update(func(tx store.Tx) (err error) {
+				got, err = tx.RevokeSessions(f.ctx, u.ID, tc.except, shared.RevokedByAdmin, now.Add(time.Hour))
+				return err
+			})
+			if got == nil || len(got) != 0 {
+				t.Errorf("RevokeSessions again = %#v, want an empty list", got)
 			}
 		})
 	}
+}
 
-	got, err := f.s.RevokeUserSessions(f.ctx, 4242, "", shared.RevokedByAdmin, now)
-	f.must(err, "RevokeUserSessions(user without sessions)")
-	if len(got) != 0 {
-		t.Errorf("RevokeUserSessions(user without sessions) returned %q, want none", got)
+func testRevokeSessionsNone(t *testing.T, f *fixture) {
+	u := f.user("alice", shared.RoleViewer)
+	bob := f.user("bob", shared.RoleViewer)
+	only := f.session(u, base, nil)
+	bobs := f.session(bob, base, nil)
+	for _, tc := range []struct {
+		name   string
+		userID int64
+		except string
+	}{
+		{"a user without sessions", f.user("carol", shared.RoleViewer).ID, ""},
+		{"a user who does not exist", bob.ID + 1000, ""},
+		{"a user whose only session is the exception", u.ID, only.ID},
+	} {
+		var got []string
+		f.update(func(tx store.Tx) (err error) {
+			got, err = tx.RevokeSessions(f.ctx, tc.userID, tc.except, shared.RevokedByAdmin, base)
+			return err
+		})
+		if got == nil || len(got) != 0 {
+			t.Errorf("RevokeSessions(%s) = %#v, want an empty list", tc.name, got)
+		}
 	}
+	checkSession(t, f.getSession(only.ID), only)
+	checkSession(t, f.getSession(bobs.ID), bobs)
 }
 
 // sessionSet creates the sessions testListSessions and
@@ -301,17 +278,15 @@ func sessionSet(f *fixture) (map[string]*store.Session, time.Time) {
 	alice := f.user("alice", shared.RoleViewer)
 	bob := f.user("bob", shared.RoleManager)
 	at := func(m int) time.Time { return base.Add(time.Duration(m) * time.Minute) }
-	ss := map[string]*store.Session{
+	return map[string]*store.Session{
 		"a1": f.session(alice, at(0), nil),
 		"b1": f.session(bob, at(1), nil),
-		"a2": f.session(alice, at(2), nil),
+		"a2": f.session(alice, at(2), revokedAs(shared.RevokedLogout, at(10))),
 		"a3": f.session(alice, at(3), func(s *store.Session) { s.ExpiresAt = now }),
 		"b2": f.session(bob, at(4), func(s *store.Session) { s.ExpiresAt = now.Add(-time.Millisecond) }),
 		"a4": f.session(alice, at(5), nil),
 		"b3": f.session(bob, at(6), func(s *store.Session) { s.ExpiresAt = now.Add(time.Millisecond) }),
-	}
-	ss["a2"] = f.revoked(ss["a2"], shared.RevokedLogout, at(10))
-	return ss, now
+	}, now
 }
 
 func testListSessions(t *testing.T, f *fixture) {
@@ -343,6 +318,8 @@ func testListSessions(t *testing.T, f *fixture) {
 			[]string{"b2"}, 1},
 		{"sessions active earlier", store.SessionFilter{Active: ptr(true), Now: base},
 			[]string{"b3", "a4", "b2", "a3", "b1", "a1"}, 6},
+		{"sessions active at a time in another zone", store.SessionFilter{Active: ptr(true), Now: now.In(india)},
+			[]string{"b3", "a4", "b1", "a1"}, 4},
 		{"a page", store.SessionFilter{Offset: 1, Limit: 2},
 			[]string{"a4", "b2"}, 7},
 		{"a page of one user's sessions", store.SessionFilter{UserID: alice, Offset: 2},
@@ -399,6 +376,7 @@ func testCountActiveSessions(t *testing.T, f *fixture) {
 		want int
 	}{
 		{"now", now, 4},
+		{"now, in another zone", now.In(india), 4},
 		{"earlier", base, 6},
 		{"a millisecond later", now.Add(time.Millisecond), 3},
 		{"a year later", now.AddDate(1, 0, 0), 0},

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,59 +12,97 @@ import (
 )
 
 var storeTests = []test{
-	{"times round-trip at millisecond precision in UTC", testTimes},
-	{"lookups and changes fail with ErrNotFound when nothing matches", testNotFound},
+	{"every time round-trips at millisecond precision in UTC", testTimes},
+	{"lookups and writes fail with ErrNotFound when nothing matches, and change nothing", testNotFound},
 	{"Ping answers", testPing},
-	{"after Close every method fails with ErrUnavailable", testClosed},
+	{"after Close every method fails with ErrUnavailable, Update without running fn", testClosed},
+	{"error messages show no SQL", testErrorsShowNoSQL},
 }
 
 func testTimes(t *testing.T, f *fixture) {
-	u := f.user("alice", shared.RoleViewer)
-	// Far apart in a zone off the UTC hours, with digits below the
-	// millisecond that must go; and the wall clock, monotonic reading
-	// included.
-	at := func(d time.Duration) time.Time {
-		return time.Date(2025, 6, 1, 17, 45, 1, 123_456_789, india).Add(d)
-	}
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		name string
 		t0   time.Time
 	}{
-		{"in a time zone, below the millisecond", at(0)},
+		// In a zone off the UTC hours, with digits below the millisecond
+		// that must go.
+		{"in a time zone, below the millisecond", time.Date(2025, 6, 1, 17, 45, 1, 123_456_789, india)},
 		{"in the past", time.Date(1999, 12, 31, 23, 59, 59, 999_999_999, time.Local)},
+		// The wall clock, monotonic reading included.
 		{"from the wall clock", time.Now()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := f.sub(t)
 			t0 := tc.t0
-			s := f.session(u, t0, func(s *store.Session) {
-				s.LastSeenAt = t0.Add(1)
-				s.ExpiresAt = t0.Add(time.Hour + 2)
-				s.RefreshExpiresAt = t0.Add(time.Minute + 3)
-				s.RotatedAt = t0.Add(time.Second + 4)
+			at := func(d time.Duration) time.Time { return t0.Add(d) }
+
+			// Users.
+			u := newUser(fmt.Sprintf("user-%d", i), shared.RoleViewer)
+			u.CreatedAt, u.UpdatedAt = at(0), at(1)
+			f.createUser(u)
+			checkUser(t, f.getUser(u.ID), u)
+			u.UpdatedAt = at(2*time.Hour + 2)
+			f.update(func(tx store.Tx) error { return tx.SaveUser(f.ctx, u) })
+			checkUser(t, f.getUser(u.ID), u)
+
+			// Sessions.
+			s := f.session(u, at(0), func(s *store.Session) {
+				s.LastSeenAt = at(1)
+				s.ExpiresAt = at(time.Hour + 2)
+				s.RefreshExpiresAt = at(time.Minute + 3)
+				s.RotatedAt = at(time.Second + 4)
+				s.RevokedAt, s.RevokedReason = ptr(at(5*time.Second+5)), shared.RevokedLogout
 			})
 			checkSession(t, f.getSession(s.ID), s)
-
-			revokedAt := t0.Add(5 * time.Second)
-			f.must(f.s.RevokeSession(f.ctx, s.ID, shared.RevokedLogout, revokedAt), "RevokeSession")
-			s.RevokedAt, s.RevokedReason = &revokedAt, shared.RevokedLogout
+			s.LastSeenAt = at(time.Hour + 6)
+			s.ExpiresAt = at(2*time.Hour + 7)
+			s.RefreshExpiresAt = at(time.Hour + 8)
+			s.RotatedAt = at(time.Hour + 9)
+			s.RevokedAt = ptr(at(time.Hour + 10))
+			f.update(func(tx store.Tx) error { return tx.SaveSession(f.ctx, s) })
 			checkSession(t, f.getSession(s.ID), s)
+			s2 := f.session(u, at(time.Second), nil)
+			revoked := at(3*time.Hour + 11)
+			f.update(func(tx store.Tx) error {
+				_, err := tx.RevokeSessions(f.ctx, u.ID, "", shared.RevokedByAdmin, revoked)
+				return err
+			})
+			s2.RevokedAt, s2.RevokedReason = &revoked, shared.RevokedByAdmin
+			checkSession(t, f.getSession(s2.ID), s2)
 
-			got, err := f.s.UpdateUser(f.ctx, u.ID, store.UserUpdate{}, t0)
-			f.must(err, "UpdateUser")
-			if !sameTime(got.UpdatedAt, ms(t0)) {
-				t.Errorf("UpdateUser returned UpdatedAt %v, want %v", got.UpdatedAt, ms(t0))
-			}
-			if got := f.getUser(u.ID).UpdatedAt; !sameTime(got, ms(t0)) {
-				t.Errorf("UserByID: UpdatedAt = %v, want %v", got, ms(t0))
-			}
+			// Reads in a transaction.
+			f.update(func(tx store.Tx) error {
+				gu, err := tx.LockUser(f.ctx, u.ID)
+				if err != nil {
+					return err
+				}
+				checkUser(t, gu, u)
+				gs, err := tx.LockSession(f.ctx, s.ID)
+				if err != nil {
+					return err
+				}
+				checkSession(t, gs, s)
+				return nil
+			})
 
-			e := shared.AuditEvent{Time: t0, Actor: tc.name, Action: shared.ActionLogin, Outcome: shared.OutcomeOK}
-			f.must(f.s.AddAudit(f.ctx, &e), "AddAudit")
+			// Attempts.
+			a := &store.Attempts{Key: "times:" + tc.name, Failures: 1, LastFailure: at(12)}
+			f.saveAttempts(a)
+			checkAttempts(t, f.attempts(a.Key), a)
+
+			// Audit.
+			e := shared.AuditEvent{Time: at(13), Actor: tc.name, Action: shared.ActionLogin, Outcome: shared.OutcomeOK}
+			f.audit(&e)
 			events, _, err := f.s.ListAudit(f.ctx, store.AuditFilter{Actor: tc.name})
 			f.must(err, "ListAudit")
-			if len(events) != 1 || !sameTime(events[0].Time, ms(t0)) {
-				t.Errorf("ListAudit = %+v, want one event at %v", events, ms(t0))
+			if len(events) != 1 {
+				t.Fatalf("ListAudit = %+v, want one event", events)
+			}
+			checkEvent(t, events[0], e)
+			counts, err := f.s.CountSignIns(f.ctx, at(13))
+			f.must(err, "CountSignIns")
+			if len(counts) == 0 || !sameTime(counts[0].Hour, ms(at(13)).Truncate(time.Hour)) {
+				t.Errorf("CountSignIns = %+v, want the first hour %v", counts, ms(at(13)).Truncate(time.Hour))
 			}
 		})
 	}
@@ -72,59 +112,87 @@ func testNotFound(t *testing.T, f *fixture) {
 	u := f.user("alice", shared.RoleViewer)
 	s := f.session(u, base, nil)
 	missing := u.ID + 1000
-	now := base.Add(time.Hour)
-	for _, tc := range []struct {
+	ghost := newUser("ghost", shared.RoleAdmin)
+	ghost.ID, ghost.UpdatedAt = missing, base
+	orphan := newSession(ghost, base)
+
+	reads := []struct {
 		name string
-		call func(ctx context.Context, st store.Store) error
+		call func(ctx context.Context, r store.Reader) error
 	}{
-		{"UserByID", func(ctx context.Context, st store.Store) error {
-			_, err := st.UserByID(ctx, missing)
+		{"UserByID", func(ctx context.Context, r store.Reader) error {
+			_, err := r.UserByID(ctx, missing)
 			return err
 		}},
-		{"UserByID with ID 0", func(ctx context.Context, st store.Store) error {
-			_, err := st.UserByID(ctx, 0)
+		{"UserByID with ID 0", func(ctx context.Context, r store.Reader) error {
+			_, err := r.UserByID(ctx, 0)
 			return err
 		}},
-		{"UserByUsername", func(ctx context.Context, st store.Store) error {
-			_, err := st.UserByUsername(ctx, "bob")
+		{"UserByUsername", func(ctx context.Context, r store.Reader) error {
+			_, err := r.UserByUsername(ctx, "bob")
 			return err
 		}},
-		{"UpdateUser", func(ctx context.Context, st store.Store) error {
-			_, err := st.UpdateUser(ctx, missing, store.UserUpdate{FullName: ptr("x")}, now)
+		{"SessionByID", func(ctx context.Context, r store.Reader) error {
+			_, err := r.SessionByID(ctx, "no-such-session")
 			return err
 		}},
-		{"UpdateUser with no field", func(ctx context.Context, st store.Store) error {
-			_, err := st.UpdateUser(ctx, missing, store.UserUpdate{}, now)
+		{"SessionByID with an empty ID", func(ctx context.Context, r store.Reader) error {
+			_, err := r.SessionByID(ctx, "")
 			return err
 		}},
-		{"SetPassword", func(ctx context.Context, st store.Store) error {
-			return st.SetPassword(ctx, missing, "hash", "", shared.RevokedPasswordReset, now)
-		}},
-		{"DeleteUser", func(ctx context.Context, st store.Store) error {
-			return st.DeleteUser(ctx, missing)
-		}},
-		{"SessionByID", func(ctx context.Context, st store.Store) error {
-			_, err := st.SessionByID(ctx, "no-such-session")
-			return err
-		}},
-		{"SessionByRefreshHash", func(ctx context.Context, st store.Store) error {
-			_, err := st.SessionByRefreshHash(ctx, []byte("no-such-hash"))
-			return err
-		}},
-		{"TouchSession", func(ctx context.Context, st store.Store) error {
-			return st.TouchSession(ctx, "no-such-session", now)
-		}},
-		{"RevokeSession", func(ctx context.Context, st store.Store) error {
-			return st.RevokeSession(ctx, "no-such-session", shared.RevokedByAdmin, now)
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	}
+	for _, tc := range reads {
+		t.Run(tc.name+" through the store", func(t *testing.T) {
 			checkErr(t, tc.name, tc.call(t.Context(), f.s), store.ErrNotFound)
 		})
 	}
-	// Nothing that exists was touched.
+	txCalls := []struct {
+		name string
+		call func(ctx context.Context, tx store.Tx) error
+	}{
+		{"LockUser", func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.LockUser(ctx, missing)
+			return err
+		}},
+		{"LockSession", func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.LockSession(ctx, "no-such-session")
+			return err
+		}},
+		{"SaveUser", func(ctx context.Context, tx store.Tx) error { return tx.SaveUser(ctx, ghost) }},
+		{"DeleteUser", func(ctx context.Context, tx store.Tx) error { return tx.DeleteUser(ctx, missing) }},
+		{"CreateSession of a user who does not exist", func(ctx context.Context, tx store.Tx) error {
+			return tx.CreateSession(ctx, orphan)
+		}},
+		{"SaveSession", func(ctx context.Context, tx store.Tx) error {
+			return tx.SaveSession(ctx, orphan)
+		}},
+	}
+	for _, tc := range reads {
+		txCalls = append(txCalls, struct {
+			name string
+			call func(ctx context.Context, tx store.Tx) error
+		}{tc.name, func(ctx context.Context, tx store.Tx) error { return tc.call(ctx, tx) }})
+	}
+	for _, tc := range txCalls {
+		t.Run(tc.name+" in a transaction", func(t *testing.T) {
+			var inner error
+			err := f.s.Update(t.Context(), func(tx store.Tx) error {
+				inner = tc.call(t.Context(), tx)
+				return inner
+			})
+			checkErr(t, tc.name, inner, store.ErrNotFound)
+			checkErr(t, "Update", err, store.ErrNotFound)
+		})
+	}
+	// Nothing that exists was touched, and nothing was made.
 	checkUser(t, f.getUser(u.ID), u)
 	checkSession(t, f.getSession(s.ID), s)
+	if users, total, err := f.s.ListUsers(f.ctx, store.UserFilter{}); err != nil || total != 1 || len(users) != 1 {
+		t.Errorf("ListUsers = %q, total %d, %v; want alice only", usernames(users), total, err)
+	}
+	if sessions, total, err := f.s.ListSessions(f.ctx, store.SessionFilter{}); err != nil || total != 1 || len(sessions) != 1 {
+		t.Errorf("ListSessions = %q, total %d, %v; want %q only", sessionIDs(sessions), total, err, s.ID)
+	}
 }
 
 func testPing(t *testing.T, f *fixture) {
@@ -136,15 +204,32 @@ func testClosed(t *testing.T, f *fixture) {
 	s := f.session(u, base, nil)
 	f.must(f.s.Close(), "Close")
 
-	now := base.Add(time.Hour)
-	for _, tc := range []struct {
+	for _, tc := range closedCalls(u, s) {
+		t.Run(tc.name, func(t *testing.T) {
+			checkErr(t, tc.name, tc.call(t.Context(), f.s), store.ErrUnavailable)
+		})
+	}
+	ran := false
+	err := f.s.Update(f.ctx, func(tx store.Tx) error {
+		ran = true
+		return nil
+	})
+	checkErr(t, "Update", err, store.ErrUnavailable)
+	if ran {
+		t.Error("Update on a closed store ran fn")
+	}
+}
+
+// closedCalls are the calls of every Store method but Update and Close.
+func closedCalls(u *store.User, s *store.Session) []struct {
+	name string
+	call func(ctx context.Context, st store.Store) error
+} {
+	return []struct {
 		name string
 		call func(ctx context.Context, st store.Store) error
 	}{
 		{"Ping", func(ctx context.Context, st store.Store) error { return st.Ping(ctx) }},
-		{"CreateUser", func(ctx context.Context, st store.Store) error {
-			return st.CreateUser(ctx, newUser("bob", shared.RoleViewer))
-		}},
 		{"UserByID", func(ctx context.Context, st store.Store) error {
 			_, err := st.UserByID(ctx, u.ID)
 			return err
@@ -157,44 +242,12 @@ func testClosed(t *testing.T, f *fixture) {
 			_, _, err := st.ListUsers(ctx, store.UserFilter{})
 			return err
 		}},
-		{"UpdateUser", func(ctx context.Context, st store.Store) error {
-			_, err := st.UpdateUser(ctx, u.ID, store.UserUpdate{FullName: ptr("x")}, now)
-			return err
-		}},
-		{"SetPassword", func(ctx context.Context, st store.Store) error {
-			return st.SetPassword(ctx, u.ID, "hash", "", shared.RevokedPasswordReset, now)
-		}},
-		{"DeleteUser", func(ctx context.Context, st store.Store) error {
-			return st.DeleteUser(ctx, u.ID)
-		}},
 		{"CountUsersByRole", func(ctx context.Context, st store.Store) error {
 			_, err := st.CountUsersByRole(ctx)
 			return err
 		}},
-		{"CreateSession", func(ctx context.Context, st store.Store) error {
-			c := *s
-			c.ID, c.RefreshHash = "another", []byte("another")
-			return st.CreateSession(ctx, &c)
-		}},
 		{"SessionByID", func(ctx context.Context, st store.Store) error {
 			_, err := st.SessionByID(ctx, s.ID)
-			return err
-		}},
-		{"SessionByRefreshHash", func(ctx context.Context, st store.Store) error {
-			_, err := st.SessionByRefreshHash(ctx, s.RefreshHash)
-			return err
-		}},
-		{"RotateRefresh", func(ctx context.Context, st store.Store) error {
-			return st.RotateRefresh(ctx, s.ID, s.RefreshHash, []byte("next"), now, now)
-		}},
-		{"TouchSession", func(ctx context.Context, st store.Store) error {
-			return st.TouchSession(ctx, s.ID, now)
-		}},
-		{"RevokeSession", func(ctx context.Context, st store.Store) error {
-			return st.RevokeSession(ctx, s.ID, shared.RevokedLogout, now)
-		}},
-		{"RevokeUserSessions", func(ctx context.Context, st store.Store) error {
-			_, err := st.RevokeUserSessions(ctx, u.ID, "", shared.RevokedByAdmin, now)
 			return err
 		}},
 		{"ListSessions", func(ctx context.Context, st store.Store) error {
@@ -202,11 +255,8 @@ func testClosed(t *testing.T, f *fixture) {
 			return err
 		}},
 		{"CountActiveSessions", func(ctx context.Context, st store.Store) error {
-			_, err := st.CountActiveSessions(ctx, now)
+			_, err := st.CountActiveSessions(ctx, base)
 			return err
-		}},
-		{"AddAudit", func(ctx context.Context, st store.Store) error {
-			return st.AddAudit(ctx, &shared.AuditEvent{Actor: "alice", Action: shared.ActionLogin})
 		}},
 		{"ListAudit", func(ctx context.Context, st store.Store) error {
 			_, _, err := st.ListAudit(ctx, store.AuditFilter{})
@@ -216,9 +266,63 @@ func testClosed(t *testing.T, f *fixture) {
 			_, err := st.CountSignIns(ctx, base)
 			return err
 		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			checkErr(t, tc.name, tc.call(t.Context(), f.s), store.ErrUnavailable)
-		})
+	}
+}
+
+// sqlWords are words of SQL, or of a database's error reports, that no
+// error message of a store shows.
+var sqlWords = []string{
+	"SELECT", "INSERT", "UPDATE ", "DELETE", "WHERE", "VALUES", "UNIQUE", "FOREIGN KEY",
+	"constraint", "SQLSTATE", "users.username", "sessions.id", "sessions.user_id",
+}
+
+func testErrorsShowNoSQL(t *testing.T, f *fixture) {
+	u := f.user("alice", shared.RoleViewer)
+	s := f.session(u, base, nil)
+	ghost := newUser("ghost", shared.RoleViewer)
+	ghost.ID = u.ID + 1000
+	type call struct {
+		name string
+		err  error
+	}
+	var calls []call
+	tx := func(name string, fn func(tx store.Tx) error) {
+		calls = append(calls, call{name, f.s.Update(f.ctx, fn)})
+	}
+	tx("CreateUser(taken username)", func(tx store.Tx) error { return tx.CreateUser(f.ctx, newUser("alice", shared.RoleViewer)) })
+	tx("CreateSession(taken ID)", func(tx store.Tx) error {
+		dup := newSession(u, base)
+		dup.ID = s.ID
+		return tx.CreateSession(f.ctx, dup)
+	})
+	tx("CreateSession(user who does not exist)", func(tx store.Tx) error { return tx.CreateSession(f.ctx, newSession(ghost, base)) })
+	tx("SaveSession(missing)", func(tx store.Tx) error { return tx.SaveSession(f.ctx, newSession(u, base)) })
+	tx("SaveUser(missing)", func(tx store.Tx) error { return tx.SaveUser(f.ctx, ghost) })
+	tx("DeleteUser(missing)", func(tx store.Tx) error { return tx.DeleteUser(f.ctx, ghost.ID) })
+	tx("LockUser(missing)", func(tx store.Tx) error {
+		_, err := tx.LockUser(f.ctx, ghost.ID)
+		return err
+	})
+	_, err := f.s.UserByUsername(f.ctx, "ghost")
+	calls = append(calls, call{"UserByUsername(missing)", err})
+	_, err = f.s.SessionByID(f.ctx, "no-such-session")
+	calls = append(calls, call{"SessionByID(missing)", err})
+
+	f.must(f.s.Close(), "Close")
+	for _, c := range closedCalls(u, s) {
+		calls = append(calls, call{c.name + " after Close", c.call(f.ctx, f.s)})
+	}
+	tx("Update after Close", func(tx store.Tx) error { return nil })
+
+	for _, c := range calls {
+		if c.err == nil {
+			t.Errorf("%s succeeded, want an error", c.name)
+			continue
+		}
+		for _, word := range sqlWords {
+			if strings.Contains(c.err.Error(), word) {
+				t.Errorf("%s: error %q shows %q", c.name, c.err, word)
+			}
+		}
 	}
 }

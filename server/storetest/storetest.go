@@ -12,11 +12,20 @@
 //			return db
 //		})
 //	}
+//
+// The suite uses the store.Store interface only and relies on nothing but
+// what its doc comments promise: a store may serialise its transactions
+// with one database-wide lock, hold rows, or detect conflicts and run fn
+// again; the tests observe outcomes, never where a transaction waits. It
+// does assume that the store serves more than one connection at a time: a
+// read through the store, or a second transaction, may run while a
+// transaction is open.
 package storetest
 
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -28,10 +37,10 @@ import (
 	"gatehouse/shared"
 )
 
-// Run runs the contract suite. Every subtest calls open for a store of its
+// Run runs the contract suite. Every test calls open for a store of its
 // own, which must be empty; open is responsible for disposing of the store
-// when the subtest ends (t.Cleanup), and must tolerate the store having
-// been closed by the test already.
+// when the test ends (t.Cleanup), and must tolerate the store having been
+// closed by the test already.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	groups := []struct {
 		name  string
@@ -40,7 +49,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"users", userTests},
 		{"admins", adminTests},
 		{"sessions", sessionTests},
+		{"attempts", attemptTests},
 		{"audit", auditTests},
+		{"transactions", txTests},
+		{"isolation", isolationTests},
 		{"store", storeTests},
 	}
 	for _, g := range groups {
@@ -54,16 +66,19 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 }
 
-// A test is one subtest of the suite; its name reads as a sentence.
+// A test is one test of the suite; its name reads as a sentence.
 type test struct {
 	name string
 	run  func(t *testing.T, f *fixture)
 }
 
-// base is an arbitrary instant the tests build session and audit times on.
+// base is an arbitrary instant the tests build times on.
 var base = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
-// seq numbers sessions and refresh hashes, so that no two are alike.
+// india is a time zone half an hour off the UTC hours.
+var india = time.FixedZone("IST", 5*3600+1800)
+
+// seq numbers sessions and salts, so that no two are alike.
 var seq atomic.Int64
 
 // A fixture is a store under test and helpers that fail the test when a
@@ -97,6 +112,12 @@ func (f *fixture) must(err error, format string, args ...any) {
 	}
 }
 
+// update runs fn in a transaction that must commit.
+func (f *fixture) update(fn func(tx store.Tx) error) {
+	f.t.Helper()
+	f.must(f.s.Update(f.ctx, fn), "Update")
+}
+
 // user creates an enabled user with the given username and role.
 func (f *fixture) user(username string, role shared.Role) *store.User {
 	f.t.Helper()
@@ -108,6 +129,14 @@ func (f *fixture) disabledUser(username string, role shared.Role) *store.User {
 	f.t.Helper()
 	u := newUser(username, role)
 	u.Disabled = true
+	return f.createUser(u)
+}
+
+// userAt creates a viewer created at the given time.
+func (f *fixture) userAt(username string, created time.Time) *store.User {
+	f.t.Helper()
+	u := newUser(username, shared.RoleViewer)
+	u.CreatedAt, u.UpdatedAt = created, created
 	return f.createUser(u)
 }
 
@@ -125,7 +154,8 @@ func newUser(username string, role shared.Role) *store.User {
 
 func (f *fixture) createUser(u *store.User) *store.User {
 	f.t.Helper()
-	f.must(f.s.CreateUser(f.ctx, u), "CreateUser(%q)", u.Username)
+	f.must(f.s.Update(f.ctx, func(tx store.Tx) error { return tx.CreateUser(f.ctx, u) }),
+		"CreateUser(%q)", u.Username)
 	return u
 }
 
@@ -137,28 +167,46 @@ func (f *fixture) getUser(id int64) *store.User {
 	return u
 }
 
-// session creates an unrevoked, never rotated session of u created at
-// created, with modify, when not nil, applied before it is stored.
-func (f *fixture) session(u *store.User, created time.Time, modify func(*store.Session)) *store.Session {
-	f.t.Helper()
+// newSession returns an unrevoked, never rotated session of u created at
+// created, with a salt of its own.
+func newSession(u *store.User, created time.Time) *store.Session {
 	n := seq.Add(1)
-	s := &store.Session{
+	// 16 bytes, zeros and a byte above 0x7f among them: a salt is binary.
+	salt := make([]byte, 16)
+	salt[0], salt[1] = 0xff, 0x80
+	binary.BigEndian.PutUint64(salt[8:], uint64(n))
+	return &store.Session{
 		ID:               fmt.Sprintf("session-%d", n),
 		UserID:           u.ID,
 		Username:         u.Username,
 		CreatedAt:        created,
 		LastSeenAt:       created,
 		ExpiresAt:        created.Add(30 * 24 * time.Hour),
-		RefreshHash:      []byte(fmt.Sprintf("refresh-hash-%d", n)),
+		RefreshSalt:      salt,
 		RefreshExpiresAt: created.Add(7 * 24 * time.Hour),
+		RotatedAt:        created,
 		UserAgent:        "storetest/1.0",
 		IP:               "192.0.2.1",
 	}
+}
+
+// session creates a session of u created at created, with modify, when
+// not nil, applied before it is stored.
+func (f *fixture) session(u *store.User, created time.Time, modify func(*store.Session)) *store.Session {
+	f.t.Helper()
+	s := newSession(u, created)
 	if modify != nil {
 		modify(s)
 	}
-	f.must(f.s.CreateSession(f.ctx, s), "CreateSession(%q)", s.ID)
+	f.must(f.s.Update(f.ctx, func(tx store.Tx) error { return tx.CreateSession(f.ctx, s) }),
+		"CreateSession(%q)", s.ID)
 	return s
+}
+
+// revokedAs returns a modification for session that revokes the session
+// with reason at time at.
+func revokedAs(reason string, at time.Time) func(*store.Session) {
+	return func(s *store.Session) { s.RevokedAt, s.RevokedReason = &at, reason }
 }
 
 // getSession reads the session back.
@@ -167,13 +215,6 @@ func (f *fixture) getSession(id string) *store.Session {
 	s, err := f.s.SessionByID(f.ctx, id)
 	f.must(err, "SessionByID(%q)", id)
 	return s
-}
-
-// revoked revokes s with reason at time at and returns it as stored.
-func (f *fixture) revoked(s *store.Session, reason string, at time.Time) *store.Session {
-	f.t.Helper()
-	f.must(f.s.RevokeSession(f.ctx, s.ID, reason, at), "RevokeSession(%q)", s.ID)
-	return f.getSession(s.ID)
 }
 
 // wantRevoked checks that the session with the given ID is revoked with
@@ -197,6 +238,42 @@ func (f *fixture) wantUnrevoked(id string) {
 	if s := f.getSession(id); s.RevokedAt != nil || s.RevokedReason != "" {
 		f.t.Errorf("session %s revoked at %s with reason %q, want not revoked", id, fmtTime(s.RevokedAt), s.RevokedReason)
 	}
+}
+
+// attempts reads the attempts under key in a transaction of their own.
+func (f *fixture) attempts(key string) *store.Attempts {
+	f.t.Helper()
+	var a *store.Attempts
+	f.must(f.s.Update(f.ctx, func(tx store.Tx) (err error) {
+		a, err = tx.LockAttempts(f.ctx, key)
+		return err
+	}), "LockAttempts(%q)", key)
+	return a
+}
+
+// saveAttempts stores a in a transaction of its own.
+func (f *fixture) saveAttempts(a *store.Attempts) {
+	f.t.Helper()
+	f.must(f.s.Update(f.ctx, func(tx store.Tx) error { return tx.SaveAttempts(f.ctx, a) }),
+		"SaveAttempts(%q)", a.Key)
+}
+
+// audit appends e in a transaction of its own.
+func (f *fixture) audit(e *shared.AuditEvent) {
+	f.t.Helper()
+	f.must(f.s.Update(f.ctx, func(tx store.Tx) error { return tx.AddAudit(f.ctx, e) }), "AddAudit")
+}
+
+// enabledAdmins returns what LockEnabledAdmins answers in a transaction of
+// its own.
+func (f *fixture) enabledAdmins() []int64 {
+	f.t.Helper()
+	var ids []int64
+	f.must(f.s.Update(f.ctx, func(tx store.Tx) (err error) {
+		ids, err = tx.LockEnabledAdmins(f.ctx)
+		return err
+	}), "LockEnabledAdmins")
+	return ids
 }
 
 // ms returns t as a store returns it: in UTC, truncated to the millisecond.
@@ -256,6 +333,7 @@ func checkSession(t *testing.T, got, want *store.Session) {
 		{"ID", got.ID, want.ID},
 		{"UserID", got.UserID, want.UserID},
 		{"Username", got.Username, want.Username},
+		{"RefreshGen", got.RefreshGen, want.RefreshGen},
 		{"RevokedReason", got.RevokedReason, want.RevokedReason},
 		{"UserAgent", got.UserAgent, want.UserAgent},
 		{"IP", got.IP, want.IP},
@@ -263,6 +341,9 @@ func checkSession(t *testing.T, got, want *store.Session) {
 		if c.got != c.want {
 			t.Errorf("session %s: %s = %#v, want %#v", want.ID, c.name, c.got, c.want)
 		}
+	}
+	if !bytes.Equal(got.RefreshSalt, want.RefreshSalt) {
+		t.Errorf("session %s: RefreshSalt = %x, want %x", want.ID, got.RefreshSalt, want.RefreshSalt)
 	}
 	for _, c := range []struct {
 		name      string
@@ -284,11 +365,40 @@ func checkSession(t *testing.T, got, want *store.Session) {
 	case got.RevokedAt != nil && !sameTime(*got.RevokedAt, ms(*want.RevokedAt)):
 		t.Errorf("session %s: RevokedAt = %v, want %v", want.ID, *got.RevokedAt, ms(*want.RevokedAt))
 	}
-	if !bytes.Equal(got.RefreshHash, want.RefreshHash) {
-		t.Errorf("session %s: RefreshHash = %q, want %q", want.ID, got.RefreshHash, want.RefreshHash)
+}
+
+// checkAttempts reports every field of got that differs from want, the
+// time compared at millisecond precision.
+func checkAttempts(t *testing.T, got, want *store.Attempts) {
+	t.Helper()
+	if got == nil {
+		t.Errorf("attempts under %q are nil", want.Key)
+		return
 	}
-	if !bytes.Equal(got.PrevRefreshHash, want.PrevRefreshHash) || (got.PrevRefreshHash == nil) != (want.PrevRefreshHash == nil) {
-		t.Errorf("session %s: PrevRefreshHash = %#v, want %#v", want.ID, got.PrevRefreshHash, want.PrevRefreshHash)
+	if got.Key != want.Key || got.Failures != want.Failures {
+		t.Errorf("attempts under %q: Key %q, Failures %d; want %q, %d", want.Key, got.Key, got.Failures, want.Key, want.Failures)
+	}
+	if want.LastFailure.IsZero() {
+		if !got.LastFailure.IsZero() {
+			t.Errorf("attempts under %q: LastFailure = %v, want the zero time", want.Key, got.LastFailure)
+		}
+	} else if !sameTime(got.LastFailure, ms(want.LastFailure)) {
+		t.Errorf("attempts under %q: LastFailure = %v, want %v", want.Key, got.LastFailure, ms(want.LastFailure))
+	}
+}
+
+// checkEvent reports every field of got that differs from want, the time
+// compared at millisecond precision.
+func checkEvent(t *testing.T, got, want shared.AuditEvent) {
+	t.Helper()
+	wantTime := want.Time
+	want.Time = ms(want.Time)
+	if !sameTime(got.Time, want.Time) {
+		t.Errorf("event %d: Time = %v, want %v (from %v)", want.ID, got.Time, want.Time, wantTime)
+	}
+	got.Time = want.Time
+	if got != want {
+		t.Errorf("event = %+v, want %+v", got, want)
 	}
 }
 
@@ -325,7 +435,7 @@ func sessionIDs(sessions []*store.Session) []string {
 	return ids
 }
 
-func sorted(s []string) []string {
+func sorted[T interface{ ~string | ~int64 }](s []T) []T {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -10,20 +11,18 @@ import (
 )
 
 var userTests = []test{
-	{"CreateUser sets the ID and the times and stores every field", testCreateUser},
-	{"CreateUser fails with ErrConflict when the username is taken", testCreateUserConflict},
-	{"UserByUsername matches the exact username only", testUserByUsername},
+	{"CreateUser sets the ID, fills zero times with now and stores every field", testCreateUser},
+	{"CreateUser keeps the times it is given, at millisecond precision", testCreateUserGivenTimes},
+	{"CreateUser fails with ErrConflict when the username is taken, and nothing changes", testCreateUserConflict},
+	{"UserByID and UserByUsername find the user with that exact ID or username only", testUserLookups},
+	{"SaveUser writes every field but the ID, the username and the creation time", testSaveUser},
+	{"SaveUser of a user who does not exist fails with ErrNotFound and creates no one", testSaveUserNotFound},
+	{"DeleteUser removes the user and all their sessions and frees the username", testDeleteUser},
+	{"DeleteUser of a user who does not exist fails with ErrNotFound", testDeleteUserNotFound},
 	{"ListUsers returns every user newest first", testListUsersOrder},
-	{"ListUsers matches the query case-insensitively in username, full name and e-mail", testListUsersQuery},
+	{"ListUsers matches the query case-insensitively and literally in username, full name and e-mail", testListUsersQuery},
 	{"ListUsers pages with Offset and Limit and counts every match", testListUsersPaging},
-	{"UpdateUser changes the fields given and leaves nil ones as they are", testUpdateUserFields},
-	{"UpdateUser moves UpdatedAt to now and keeps CreatedAt", testUpdateUserTimes},
-	{"disabling a user revokes every session of theirs", testDisableRevokes},
-	{"enabling a user or changing other fields revokes nothing", testUpdateKeepsSessions},
-	{"SetPassword stores the hash and revokes every other session of the user", testSetPassword},
-	{"SetPassword without a session to keep revokes every session of the user", testSetPasswordKeepNone},
-	{"DeleteUser removes the user and their sessions and frees the username", testDeleteUser},
-	{"CountUsersByRole counts users per role, disabled ones included", testCountUsersByRole},
+	{"CountUsersByRole counts users per role, disabled ones included, with every role present", testCountUsersByRole},
 }
 
 func testCreateUser(t *testing.T, f *fixture) {
@@ -43,7 +42,7 @@ func testCreateUser(t *testing.T, f *fixture) {
 		t.Run(u.Username, func(t *testing.T) {
 			f := f.sub(t)
 			before := time.Now().Truncate(time.Millisecond)
-			f.must(f.s.CreateUser(f.ctx, u), "CreateUser")
+			f.createUser(u)
 			after := time.Now()
 			if u.ID == 0 {
 				t.Error("CreateUser left ID zero")
@@ -71,11 +70,45 @@ func testCreateUser(t *testing.T, f *fixture) {
 	}
 }
 
+func testCreateUserGivenTimes(t *testing.T, f *fixture) {
+	for i, tc := range []struct {
+		name             string
+		created, updated time.Time
+	}{
+		{"in a time zone, below the millisecond",
+			time.Date(2024, 2, 29, 23, 59, 59, 999_999_999, india),
+			time.Date(2025, 1, 1, 5, 30, 0, 1_500_000, india)},
+		{"in the past, in UTC", time.Date(1999, 12, 31, 23, 59, 59, 999_000_000, time.UTC), base},
+		{"the created time only", base.Add(123_456_789), time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := f.sub(t)
+			u := newUser(fmt.Sprintf("user-%d", i), shared.RoleViewer)
+			u.CreatedAt, u.UpdatedAt = tc.created, tc.updated
+			before := time.Now().Truncate(time.Millisecond)
+			f.createUser(u)
+			want := *u
+			want.CreatedAt, want.UpdatedAt = tc.created, tc.updated
+			if tc.updated.IsZero() {
+				if u.UpdatedAt.Before(before) || u.UpdatedAt.After(time.Now()) {
+					t.Errorf("UpdatedAt = %v, want now", u.UpdatedAt)
+				}
+				want.UpdatedAt = u.UpdatedAt
+			}
+			if !u.CreatedAt.Equal(ms(tc.created)) && !u.CreatedAt.Equal(tc.created) {
+				t.Errorf("CreateUser changed CreatedAt %v to %v", tc.created, u.CreatedAt)
+			}
+			checkUser(t, f.getUser(u.ID), &want)
+		})
+	}
+}
+
 func testCreateUserConflict(t *testing.T, f *fixture) {
 	first := f.user("alice", shared.RoleViewer)
 	dup := newUser("alice", shared.RoleAdmin)
 	dup.FullName = "Another Alice"
-	checkErr(t, "CreateUser(taken username)", f.s.CreateUser(f.ctx, dup), store.ErrConflict)
+	err := f.s.Update(f.ctx, func(tx store.Tx) error { return tx.CreateUser(f.ctx, dup) })
+	checkErr(t, "CreateUser(taken username)", err, store.ErrConflict)
 
 	got, err := f.s.UserByUsername(f.ctx, "alice")
 	f.must(err, "UserByUsername")
@@ -83,67 +116,251 @@ func testCreateUserConflict(t *testing.T, f *fixture) {
 	if _, total, err := f.s.ListUsers(f.ctx, store.UserFilter{}); err != nil || total != 1 {
 		t.Errorf("ListUsers: total = %d, %v; want 1 user", total, err)
 	}
+	if n := f.enabledAdmins(); len(n) != 0 {
+		t.Errorf("LockEnabledAdmins = %v after a refused admin, want none", n)
+	}
 }
 
-func testUserByUsername(t *testing.T, f *fixture) {
+func testUserLookups(t *testing.T, f *fixture) {
 	alice := f.user("alice", shared.RoleViewer)
-	f.user("alice2", shared.RoleViewer)
+	alice2 := f.user("alice2", shared.RoleManager)
+	missing := alice2.ID + 1000
 
-	got, err := f.s.UserByUsername(f.ctx, "alice")
-	f.must(err, "UserByUsername(alice)")
-	checkUser(t, got, alice)
-
-	for _, name := range []string{"alic", "alice ", "ALICE", "", "bob"} {
-		_, err := f.s.UserByUsername(f.ctx, name)
-		checkErr(t, "UserByUsername("+name+")", err, store.ErrNotFound)
+	type lookup struct {
+		name string
+		call func(r store.Reader) (*store.User, error)
 	}
+	byID := func(id int64) func(r store.Reader) (*store.User, error) {
+		return func(r store.Reader) (*store.User, error) { return r.UserByID(f.ctx, id) }
+	}
+	byName := func(name string) func(r store.Reader) (*store.User, error) {
+		return func(r store.Reader) (*store.User, error) { return r.UserByUsername(f.ctx, name) }
+	}
+	found := []struct {
+		lookup
+		want *store.User
+	}{
+		{lookup{"UserByID(alice)", byID(alice.ID)}, alice},
+		{lookup{"UserByID(alice2)", byID(alice2.ID)}, alice2},
+		{lookup{"UserByUsername(alice)", byName("alice")}, alice},
+		{lookup{"UserByUsername(alice2)", byName("alice2")}, alice2},
+	}
+	notFound := []lookup{
+		{"UserByID(missing)", byID(missing)},
+		{"UserByID(0)", byID(0)},
+		{"UserByID(-1)", byID(-1)},
+	}
+	for _, name := range []string{"alic", "alice ", " alice", "ALICE", "Alice", "alice%", "alice_", "", "bob"} {
+		notFound = append(notFound, lookup{"UserByUsername(" + name + ")", byName(name)})
+	}
+	// Through the store and through a transaction.
+	readers := []struct {
+		name string
+		run  func(fn func(r store.Reader))
+	}{
+		{"store", func(fn func(r store.Reader)) { fn(f.s) }},
+		{"transaction", func(fn func(r store.Reader)) {
+			f.update(func(tx store.Tx) error { fn(tx); return nil })
+		}},
+	}
+	for _, r := range readers {
+		t.Run(r.name, func(t *testing.T) {
+			r.run(func(rd store.Reader) {
+				for _, c := range found {
+					got, err := c.call(rd)
+					if err != nil {
+						t.Errorf("%s: %v", c.name, err)
+						continue
+					}
+					checkUser(t, got, c.want)
+				}
+				for _, c := range notFound {
+					got, err := c.call(rd)
+					if checkErr(t, c.name, err, store.ErrNotFound) && got != nil {
+						t.Errorf("%s returned %+v with ErrNotFound", c.name, got)
+					}
+				}
+			})
+		})
+	}
+}
+
+func testSaveUser(t *testing.T, f *fixture) {
+	later := base.Add(time.Hour + 987_654_321)
+	for _, tc := range []struct {
+		name   string
+		change func(u *store.User)
+	}{
+		{"every field", func(u *store.User) {
+			u.FullName, u.Email = "Everything New", "all@example.com"
+			u.Role, u.Disabled = shared.RoleAdmin, true
+			u.PasswordHash = "$2a$12$new"
+		}},
+		{"the full name", func(u *store.User) { u.FullName = "Ünïcødé “Name”" }},
+		{"the e-mail, cleared", func(u *store.User) { u.Email = "" }},
+		{"the role", func(u *store.User) { u.Role = shared.RoleManager }},
+		{"disabled", func(u *store.User) { u.Disabled = true }},
+		{"the password hash", func(u *store.User) { u.PasswordHash = "another hash" }},
+		{"the update time only", func(u *store.User) {}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := f.fresh(t)
+			bystander := f.user("bystander", shared.RoleViewer)
+			u := f.user("target", shared.RoleViewer)
+			want := *u
+			tc.change(&want)
+			want.UpdatedAt = later.In(india)
+
+			// The ID selects the row; the username and the creation time
+			// are not written.
+			save := want
+			save.Username, save.CreatedAt = "renamed", base.AddDate(-1, 0, 0)
+			f.update(func(tx store.Tx) error { return tx.SaveUser(f.ctx, &save) })
+			checkUser(t, f.getUser(u.ID), &want)
+			checkUser(t, f.getUser(bystander.ID), bystander)
+			if _, err := f.s.UserByUsername(f.ctx, "renamed"); !checkErr(t, "UserByUsername(renamed)", err, store.ErrNotFound) {
+				t.Error("SaveUser wrote the username")
+			}
+
+			// A user once disabled can be enabled again.
+			if want.Disabled {
+				want.Disabled = false
+				f.update(func(tx store.Tx) error { return tx.SaveUser(f.ctx, &want) })
+				checkUser(t, f.getUser(u.ID), &want)
+			}
+		})
+	}
+}
+
+func testSaveUserNotFound(t *testing.T, f *fixture) {
+	u := f.user("alice", shared.RoleViewer)
+	ghost := *newUser("ghost", shared.RoleAdmin)
+	ghost.ID = u.ID + 1000
+	ghost.UpdatedAt = base
+	err := f.s.Update(f.ctx, func(tx store.Tx) error { return tx.SaveUser(f.ctx, &ghost) })
+	checkErr(t, "SaveUser(missing)", err, store.ErrNotFound)
+	_, err = f.s.UserByID(f.ctx, ghost.ID)
+	checkErr(t, "UserByID(missing)", err, store.ErrNotFound)
+	_, err = f.s.UserByUsername(f.ctx, "ghost")
+	checkErr(t, "UserByUsername(ghost)", err, store.ErrNotFound)
+	checkUser(t, f.getUser(u.ID), u)
+}
+
+func testDeleteUser(t *testing.T, f *fixture) {
+	u := f.user("alice", shared.RoleManager)
+	other := f.user("bob", shared.RoleViewer)
+	gone := []*store.Session{
+		f.session(u, base, nil),
+		f.session(u, base.Add(time.Minute), revokedAs(shared.RevokedLogout, base.Add(2*time.Minute))),
+		f.session(u, base.Add(2*time.Minute), func(s *store.Session) { s.ExpiresAt = base }),
+	}
+	kept := f.session(other, base, nil)
+
+	f.update(func(tx store.Tx) error { return tx.DeleteUser(f.ctx, u.ID) })
+	_, err := f.s.UserByID(f.ctx, u.ID)
+	checkErr(t, "UserByID(deleted)", err, store.ErrNotFound)
+	_, err = f.s.UserByUsername(f.ctx, u.Username)
+	checkErr(t, "UserByUsername(deleted)", err, store.ErrNotFound)
+	for _, s := range gone {
+		_, err := f.s.SessionByID(f.ctx, s.ID)
+		checkErr(t, "SessionByID(session of deleted user)", err, store.ErrNotFound)
+	}
+	checkSession(t, f.getSession(kept.ID), kept)
+	sessions, total, err := f.s.ListSessions(f.ctx, store.SessionFilter{})
+	f.must(err, "ListSessions")
+	if ids := sessionIDs(sessions); !slices.Equal(ids, []string{kept.ID}) || total != 1 {
+		t.Errorf("ListSessions = %q, total %d; want only %q", ids, total, kept.ID)
+	}
+	if n, err := f.s.CountActiveSessions(f.ctx, base); err != nil || n != 1 {
+		t.Errorf("CountActiveSessions = %d, %v; want 1", n, err)
+	}
+	users, total, err := f.s.ListUsers(f.ctx, store.UserFilter{})
+	f.must(err, "ListUsers")
+	if got := usernames(users); !slices.Equal(got, []string{"bob"}) || total != 1 {
+		t.Errorf("ListUsers = %q, total %d; want only bob", got, total)
+	}
+	checkUser(t, f.getUser(other.ID), other)
+
+	again := f.user("alice", shared.RoleViewer)
+	checkUser(t, f.getUser(again.ID), again)
+	for _, s := range gone {
+		_, err := f.s.SessionByID(f.ctx, s.ID)
+		checkErr(t, "SessionByID(session of the alice before)", err, store.ErrNotFound)
+	}
+}
+
+func testDeleteUserNotFound(t *testing.T, f *fixture) {
+	u := f.user("alice", shared.RoleViewer)
+	s := f.session(u, base, nil)
+	for _, id := range []int64{u.ID + 1000, 0} {
+		err := f.s.Update(f.ctx, func(tx store.Tx) error { return tx.DeleteUser(f.ctx, id) })
+		checkErr(t, "DeleteUser(missing)", err, store.ErrNotFound)
+	}
+	f.update(func(tx store.Tx) error { return tx.DeleteUser(f.ctx, u.ID) })
+	err := f.s.Update(f.ctx, func(tx store.Tx) error { return tx.DeleteUser(f.ctx, u.ID) })
+	checkErr(t, "DeleteUser(deleted)", err, store.ErrNotFound)
+	_, err = f.s.SessionByID(f.ctx, s.ID)
+	checkErr(t, "SessionByID(session of the deleted user)", err, store.ErrNotFound)
 }
 
 func testListUsersOrder(t *testing.T, f *fixture) {
 	users, total, err := f.s.ListUsers(f.ctx, store.UserFilter{})
 	f.must(err, "ListUsers on an empty store")
-	if len(users) != 0 || total != 0 {
-		t.Errorf("ListUsers on an empty store = %d users, total %d; want none", len(users), total)
+	if users == nil || len(users) != 0 || total != 0 {
+		t.Errorf("ListUsers on an empty store = %#v, total %d; want an empty list", users, total)
 	}
 
-	var created []*store.User
-	for _, name := range []string{"carol", "alice", "bob", "dave"} {
-		created = append(created, f.user(name, shared.RoleViewer))
+	// Created in an order other than their creation times', so that the
+	// order of IDs is not the order asked for.
+	at := func(m int) time.Time { return base.Add(time.Duration(m) * time.Minute) }
+	created := map[string]*store.User{}
+	for _, u := range []struct {
+		name string
+		at   time.Time
+	}{{"carol", at(2)}, {"alice", at(0)}, {"dave", at(3)}, {"bob", at(1)}} {
+		created[u.name] = f.userAt(u.name, u.at)
 	}
 	users, total, err = f.s.ListUsers(f.ctx, store.UserFilter{})
 	f.must(err, "ListUsers")
-	if want := []string{"dave", "bob", "alice", "carol"}; !slices.Equal(usernames(users), want) || total != 4 {
+	if want := []string{"dave", "carol", "bob", "alice"}; !slices.Equal(usernames(users), want) || total != 4 {
 		t.Fatalf("ListUsers = %q, total %d; want %q, total 4", usernames(users), total, want)
 	}
-	for i, u := range users {
-		checkUser(t, u, created[len(created)-1-i])
+	for _, u := range users {
+		checkUser(t, u, created[u.Username])
 	}
 }
 
 func testListUsersQuery(t *testing.T, f *fixture) {
-	for _, u := range []struct{ username, fullName, email string }{
+	for i, u := range []struct{ username, fullName, email string }{
 		{"alice", "Alice Liddell", "alice@wonderland.example"},
 		{"bob", "Robert Tables", "bobby@tables.example"},
 		{"emile", "Émile Zola", "ez@paris.example"},
 		{"under_score", "Percent 100% Sure", "x@y.example"},
+		{"straße", "Ödön von Horváth", "odon@wien.example"},
 	} {
 		nu := newUser(u.username, shared.RoleViewer)
 		nu.FullName, nu.Email = u.fullName, u.email
+		nu.CreatedAt = base.Add(time.Duration(i) * time.Minute)
 		f.createUser(nu)
 	}
 	for _, tc := range []struct {
 		name, query string
 		want        []string
 	}{
-		{"an empty query matches everyone", "", []string{"under_score", "emile", "bob", "alice"}},
+		{"an empty query matches everyone", "", []string{"straße", "under_score", "emile", "bob", "alice"}},
 		{"a query matches the username in any case", "ALI", []string{"alice"}},
 		{"a query matches the full name", "liddell", []string{"alice"}},
 		{"a query matches the e-mail address", "TABLES.EXAMPLE", []string{"bob"}},
 		{"a user matching in several fields is listed once", "ob", []string{"bob"}},
 		{"a query folds non-ASCII letters", "ÉMILE", []string{"emile"}},
-		{"a query matches several users", "e", []string{"under_score", "emile", "bob", "alice"}},
+		{"a lower-case non-ASCII query matches an upper-case name", "ödön", []string{"straße"}},
+		{"a query matches a non-ASCII username", "Aße", []string{"straße"}},
+		{"a query matches several users", "e", []string{"straße", "under_score", "emile", "bob", "alice"}},
 		{"a percent sign matches itself only", "%", []string{"under_score"}},
 		{"an underscore matches itself only", "_", []string{"under_score"}},
+		{"a query with a percent sign in it matches literally", "100% s", []string{"under_score"}},
+		{"a backslash matches itself only", `\`, []string{}},
+		{"a quote matches itself only", `'`, []string{}},
 		{"a query matching no one finds no one", "zz-top", []string{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,6 +379,7 @@ func testListUsersPaging(t *testing.T, f *fixture) {
 	for i, name := range []string{"user-1", "user-2", "user-3", "user-4", "user-5"} {
 		u := newUser(name, shared.RoleViewer)
 		u.FullName = []string{"Odd", "Even"}[i%2]
+		u.CreatedAt = base.Add(time.Duration(i) * time.Minute)
 		f.createUser(u)
 	}
 	for _, tc := range []struct {
@@ -191,191 +409,30 @@ func testListUsersPaging(t *testing.T, f *fixture) {
 	}
 }
 
-func testUpdateUserFields(t *testing.T, f *fixture) {
-	now := time.Now().Add(time.Hour)
-	for _, tc := range []struct {
-		name   string
-		upd    store.UserUpdate
-		change func(*store.User)
-	}{
-		{"full name", store.UserUpdate{FullName: ptr("New Name")},
-			func(u *store.User) { u.FullName = "New Name" }},
-		{"e-mail", store.UserUpdate{Email: ptr("new@example.com")},
-			func(u *store.User) { u.Email = "new@example.com" }},
-		{"e-mail cleared", store.UserUpdate{Email: ptr("")},
-			func(u *store.User) { u.Email = "" }},
-		{"role", store.UserUpdate{Role: ptr(shared.RoleManager)},
-			func(u *store.User) { u.Role = shared.RoleManager }},
-		{"disabled", store.UserUpdate{Disabled: ptr(true)},
-			func(u *store.User) { u.Disabled = true }},
-		{"every field", store.UserUpdate{
-			FullName: ptr("Everything New"), Email: ptr("all@example.com"),
-			Role: ptr(shared.RoleAdmin), Disabled: ptr(true),
-		}, func(u *store.User) {
-			u.FullName, u.Email, u.Role, u.Disabled = "Everything New", "all@example.com", shared.RoleAdmin, true
-		}},
-		{"no field", store.UserUpdate{}, func(*store.User) {}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := f.fresh(t)
-			f.user("bystander", shared.RoleViewer)
-			u := f.user("target", shared.RoleViewer)
-			want := *u
-			tc.change(&want)
-			want.UpdatedAt = now
-
-			got, err := f.s.UpdateUser(f.ctx, u.ID, tc.upd, now)
-			f.must(err, "UpdateUser")
-			checkUser(t, got, &want)
-			checkUser(t, f.getUser(u.ID), &want)
-		})
-	}
-}
-
-func testUpdateUserTimes(t *testing.T, f *fixture) {
-	u := f.user("alice", shared.RoleViewer)
-	for _, now := range []time.Time{
-		u.CreatedAt.Add(time.Minute + 123456789*time.Nanosecond),
-		u.CreatedAt.Add(2 * time.Hour),
-	} {
-		got, err := f.s.UpdateUser(f.ctx, u.ID, store.UserUpdate{FullName: ptr("A")}, now)
-		f.must(err, "UpdateUser")
-		if !sameTime(got.UpdatedAt, ms(now)) || !sameTime(got.CreatedAt, u.CreatedAt) {
-			t.Errorf("UpdateUser at %v: CreatedAt %v, UpdatedAt %v; want %v, %v",
-				now, got.CreatedAt, got.UpdatedAt, u.CreatedAt, ms(now))
-		}
-	}
-}
-
-func testDisableRevokes(t *testing.T, f *fixture) {
-	u := f.user("alice", shared.RoleViewer)
-	other := f.user("bob", shared.RoleViewer)
-	s1 := f.session(u, base, nil)
-	s2 := f.session(u, base.Add(time.Minute), nil)
-	loggedOut := f.revoked(f.session(u, base.Add(2*time.Minute), nil), shared.RevokedLogout, base.Add(3*time.Minute))
-	s4 := f.session(other, base, nil)
-
-	now := base.Add(time.Hour)
-	_, err := f.s.UpdateUser(f.ctx, u.ID, store.UserUpdate{Disabled: ptr(true)}, now)
-	f.must(err, "UpdateUser(disable)")
-	f.wantRevoked(s1.ID, shared.RevokedUserDisabled, now)
-	f.wantRevoked(s2.ID, shared.RevokedUserDisabled, now)
-	f.wantRevoked(loggedOut.ID, shared.RevokedLogout, *loggedOut.RevokedAt)
-	f.wantUnrevoked(s4.ID)
-}
-
-func testUpdateKeepsSessions(t *testing.T, f *fixture) {
-	u := f.disabledUser("alice", shared.RoleViewer)
-	s := f.session(u, base, nil)
-	for _, upd := range []store.UserUpdate{
-		{Disabled: ptr(false)},
-		{FullName: ptr("Alice"), Email: ptr("a@example.com")},
-		{Role: ptr(shared.RoleManager)},
-		{Disabled: ptr(false), Role: ptr(shared.RoleViewer)},
-		{},
-	} {
-		_, err := f.s.UpdateUser(f.ctx, u.ID, upd, base.Add(time.Hour))
-		f.must(err, "UpdateUser(%+v)", upd)
-		f.wantUnrevoked(s.ID)
-	}
-}
-
-func testSetPassword(t *testing.T, f *fixture) {
-	u := f.user("alice", shared.RoleViewer)
-	other := f.user("bob", shared.RoleViewer)
-	keep := f.session(u, base, nil)
-	o1 := f.session(u, base.Add(time.Minute), nil)
-	o2 := f.session(u, base.Add(2*time.Minute), nil)
-	loggedOut := f.revoked(f.session(u, base.Add(3*time.Minute), nil), shared.RevokedLogout, base.Add(4*time.Minute))
-	bobs := f.session(other, base, nil)
-
-	now := base.Add(time.Hour)
-	f.must(f.s.SetPassword(f.ctx, u.ID, "new hash", keep.ID, shared.RevokedPasswordChange, now), "SetPassword")
-	if got := f.getUser(u.ID).PasswordHash; got != "new hash" {
-		t.Errorf("PasswordHash = %q, want %q", got, "new hash")
-	}
-	if got := f.getUser(other.ID).PasswordHash; got != other.PasswordHash {
-		t.Errorf("other user's PasswordHash = %q, want %q", got, other.PasswordHash)
-	}
-	f.wantUnrevoked(keep.ID)
-	f.wantRevoked(o1.ID, shared.RevokedPasswordChange, now)
-	f.wantRevoked(o2.ID, shared.RevokedPasswordChange, now)
-	f.wantRevoked(loggedOut.ID, shared.RevokedLogout, *loggedOut.RevokedAt)
-	f.wantUnrevoked(bobs.ID)
-}
-
-func testSetPasswordKeepNone(t *testing.T, f *fixture) {
-	u := f.user("alice", shared.RoleViewer)
-	s1 := f.session(u, base, nil)
-	s2 := f.session(u, base.Add(time.Minute), nil)
-	now := base.Add(time.Hour)
-	f.must(f.s.SetPassword(f.ctx, u.ID, "reset hash", "", shared.RevokedPasswordReset, now), "SetPassword")
-	if got := f.getUser(u.ID).PasswordHash; got != "reset hash" {
-		t.Errorf("PasswordHash = %q, want %q", got, "reset hash")
-	}
-	f.wantRevoked(s1.ID, shared.RevokedPasswordReset, now)
-	f.wantRevoked(s2.ID, shared.RevokedPasswordReset, now)
-}
-
-func testDeleteUser(t *testing.T, f *fixture) {
-	u := f.user("alice", shared.RoleManager)
-	other := f.user("bob", shared.RoleViewer)
-	gone := []*store.Session{
-		f.session(u, base, nil),
-		f.revoked(f.session(u, base.Add(time.Minute), nil), shared.RevokedLogout, base.Add(2*time.Minute)),
-	}
-	kept := f.session(other, base, nil)
-
-	f.must(f.s.DeleteUser(f.ctx, u.ID), "DeleteUser")
-	_, err := f.s.UserByID(f.ctx, u.ID)
-	checkErr(t, "UserByID(deleted)", err, store.ErrNotFound)
-	_, err = f.s.UserByUsername(f.ctx, u.Username)
-	checkErr(t, "UserByUsername(deleted)", err, store.ErrNotFound)
-	for _, s := range gone {
-		_, err := f.s.SessionByID(f.ctx, s.ID)
-		checkErr(t, "SessionByID(session of deleted user)", err, store.ErrNotFound)
-		_, err = f.s.SessionByRefreshHash(f.ctx, s.RefreshHash)
-		checkErr(t, "SessionByRefreshHash(session of deleted user)", err, store.ErrNotFound)
-	}
-	checkSession(t, f.getSession(kept.ID), kept)
-	sessions, total, err := f.s.ListSessions(f.ctx, store.SessionFilter{})
-	f.must(err, "ListSessions")
-	if ids := sessionIDs(sessions); !slices.Equal(ids, []string{kept.ID}) || total != 1 {
-		t.Errorf("ListSessions = %q, total %d; want only %q", ids, total, kept.ID)
-	}
-	checkErr(t, "DeleteUser(deleted)", f.s.DeleteUser(f.ctx, u.ID), store.ErrNotFound)
-
-	again := f.user("alice", shared.RoleViewer)
-	if again.ID == other.ID {
-		t.Errorf("new alice has the ID %d of bob", again.ID)
-	}
-}
-
 func testCountUsersByRole(t *testing.T, f *fixture) {
-	counts, err := f.s.CountUsersByRole(f.ctx)
-	f.must(err, "CountUsersByRole on an empty store")
-	for r, n := range counts {
-		if n != 0 {
-			t.Errorf("CountUsersByRole on an empty store: %s = %d, want 0", r, n)
+	check := func(when string, want map[shared.Role]int) {
+		t.Helper()
+		counts, err := f.s.CountUsersByRole(f.ctx)
+		f.must(err, "CountUsersByRole %s", when)
+		for _, r := range shared.Roles {
+			if n, ok := counts[r]; !ok || n != want[r] {
+				t.Errorf("CountUsersByRole %s: %s = %d (present: %t), want %d", when, r, n, ok, want[r])
+			}
+		}
+		if len(counts) != len(shared.Roles) {
+			t.Errorf("CountUsersByRole %s = %v, want an entry for each of %q only", when, counts, shared.Roles)
 		}
 	}
+	check("on an empty store", map[shared.Role]int{})
 
 	f.user("v1", shared.RoleViewer)
 	f.disabledUser("v2", shared.RoleViewer)
 	f.user("a1", shared.RoleAdmin)
-	f.user("a2", shared.RoleAdmin)
+	a2 := f.user("a2", shared.RoleAdmin)
 	f.disabledUser("a3", shared.RoleAdmin)
-	counts, err = f.s.CountUsersByRole(f.ctx)
-	f.must(err, "CountUsersByRole")
-	want := map[shared.Role]int{shared.RoleViewer: 2, shared.RoleManager: 0, shared.RoleAdmin: 3}
-	for _, r := range shared.Roles {
-		if counts[r] != want[r] {
-			t.Errorf("CountUsersByRole: %s = %d, want %d", r, counts[r], want[r])
-		}
-	}
-	for r, n := range counts {
-		if !r.Valid() && n != 0 {
-			t.Errorf("CountUsersByRole: unknown role %q = %d", r, n)
-		}
-	}
+	check("", map[shared.Role]int{shared.RoleViewer: 2, shared.RoleManager: 0, shared.RoleAdmin: 3})
+
+	a2.Role = shared.RoleManager
+	f.update(func(tx store.Tx) error { return tx.SaveUser(f.ctx, a2) })
+	check("after a demotion", map[shared.Role]int{shared.RoleViewer: 2, shared.RoleManager: 1, shared.RoleAdmin: 2})
 }
