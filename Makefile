@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 ADDR    ?= :8000
 
-.PHONY: all build server wasm run test e2e vet fmt-check wasm-check bench deps clean
+.PHONY: all build server wasm run test e2e vet fmt-check wasm-check bench storm fuzz deps clean
 
 all: build
 
@@ -25,11 +25,20 @@ run: build
 # The browser tests drive the binary and the wasm built once by build.
 E2E_ENV := GATEHOUSE_E2E_BIN=$(CURDIR)/bin/gatehouse GATEHOUSE_E2E_WEB=$(CURDIR)/web
 
+# The PostgreSQL tests use GATEHOUSE_TEST_DATABASE_URL, else the local
+# server at PG_URL when it answers; each test creates and drops a database.
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+
 ## test: formatting, vet (host and js/wasm), then every test with the race detector,
-## the browser tests included (skipped, saying so, when Chromium is absent)
+## the browser and PostgreSQL tests included (skipped, saying so, when Chromium
+## or PostgreSQL is absent)
 test: fmt-check vet wasm-check build
 	@command -v chromium >/dev/null 2>&1 || echo "NOTE: browser tests (app/e2e) will be skipped: chromium not found; run make deps"
-	$(E2E_ENV) $(GO) test -race -count=1 ./...
+	@url="$${GATEHOUSE_TEST_DATABASE_URL:-}"; \
+	if [ -z "$$url" ] && command -v psql >/dev/null 2>&1 && psql "$(PG_URL)" -XAtqc 'SELECT 1' >/dev/null 2>&1; then url="$(PG_URL)"; fi; \
+	if [ -z "$$url" ]; then echo "NOTE: PostgreSQL tests will be skipped: no server at $(PG_URL); set GATEHOUSE_TEST_DATABASE_URL"; \
+	else echo "PostgreSQL tests run against $$url"; fi; \
+	GATEHOUSE_TEST_DATABASE_URL="$$url" $(E2E_ENV) $(GO) test -race -count=1 ./...
 
 ## e2e: only the browser tests, verbosely
 e2e: build
@@ -47,9 +56,29 @@ fmt-check:
 wasm-check:
 	GOOS=js GOARCH=wasm $(GO) vet ./shared/... ./app/client/... ./app/ui/... ./app/wasm/...
 
-## bench: benchmarks (figures are ratios measured side by side in one run)
+## bench: benchmarks (figures are ratios measured side by side in one run),
+## the sign-in storm (see storm) among them
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+
+## storm: 100 sign-ins at once (bcrypt cost 12) while a load generator reads
+## /api/users/me on a fixed number of connections; prints its p99 idle and
+## during the storm, and the errors on the authenticated side
+storm:
+	$(GO) test -run='^$$' -bench='^BenchmarkSignInStorm$$' -benchtime=1x -count=1 -v ./server/integration/
+
+## fuzz: every fuzz target for FUZZTIME each (a crash found is saved under
+## testdata/fuzz and becomes a regression test of the normal test run)
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./server/auth:FuzzVerify ./server/auth:FuzzRefreshToken ./server/auth:FuzzDeviceToken \
+	./server/api:FuzzTokenForms ./server/api:FuzzJSONBodies
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
 
 ## deps: download Go modules and install Debian's Chromium for the browser tests
 deps:
