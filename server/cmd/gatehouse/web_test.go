@@ -296,7 +296,12 @@ var (
 	frontendErr  error
 )
 
+// TestMain runs the tests, or, when the test binary was started as
+// TestCrashSafety's server (childEnv=serve), `gatehouse serve`.
 func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "serve" {
+		os.Exit(serveChild())
+	}
 	code := m.Run()
 	if frontendDir != "" {
 		os.RemoveAll(frontendDir)
