@@ -84,6 +84,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 	srv := api.New(api.Options{
 		Auth: as, Admin: ad, Store: st, Log: log,
 		CORSOrigins: cfg.CORSOrigins, CookieSecure: cfg.CookieSecure, Frontend: o.Frontend,
+		APIURL: cfg.APIURL,
 	})
 	return &System{Config: cfg, Store: st, State: state, Auth: as, Admin: ad, API: srv, Passwords: pw, log: log}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -394,4 +395,43 @@ func TestFrontend(t *testing.T) {
 			t.Errorf("status %d, body %.200q", rec.Code, rec.Body)
 		}
 	})
+}
+
+// The pages the server prerenders hold nothing the pages' Content-Security-
+// Policy (script-src and style-src 'self', no 'unsafe-inline') would block:
+// no inline script, no <style> element, no style attribute, no inline event
+// handler, no javascript: URL. The browser test (app/e2e) checks the same
+// with Chromium enforcing the policy, after the WebAssembly program has run.
+func TestPrerenderedPagesHaveNothingInline(t *testing.T) {
+	h := sharedFrontend(t)
+	inline := []struct {
+		what string
+		re   *regexp.Regexp
+	}{
+		{"a <script> without src", regexp.MustCompile(`(?i)<script(?:\s+(?:[a-z-]+(?:="[^"]*")?))*\s*>`)},
+		{"a <style> element", regexp.MustCompile(`(?i)<style[\s>]`)},
+		{"a style attribute", regexp.MustCompile(`(?i)\sstyle\s*=`)},
+		{"an inline event handler", regexp.MustCompile(`(?i)\son[a-z]+\s*=`)},
+		{"a javascript: URL", regexp.MustCompile(`(?i)javascript:`)},
+	}
+	for _, p := range ui.Paths {
+		t.Run(p, func(t *testing.T) {
+			rec := get(h, p)
+			body := rec.Body.String()
+			if rec.Code != http.StatusOK || !strings.Contains(body, "<html") {
+				t.Fatalf("status %d, body %.200q", rec.Code, body)
+			}
+			if n := strings.Count(body, "<script"); n < 2 {
+				t.Fatalf("%d <script> elements, want go-app's two at least (the check would mean nothing)", n)
+			}
+			for _, c := range inline {
+				for _, m := range c.re.FindAllString(body, -1) {
+					if c.what == "a <script> without src" && strings.Contains(m, " src=") {
+						continue
+					}
+					t.Errorf("%s: %q", c.what, m)
+				}
+			}
+		})
+	}
 }
