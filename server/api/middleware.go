@@ -118,11 +118,14 @@ func limitBody(next http.Handler) http.Handler {
 	})
 }
 
-// securityHeaders sets headers every response should carry: HSTS when
-// the client used https, directly or through a trusted proxy.
+// securityHeaders sets headers every response should carry, with the
+// JSON answers' Content-Security-Policy (the frontend's route replaces it
+// with the pages' one; see csp.go), and HSTS when the client used https,
+// directly or through a trusted proxy.
 func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		h.Set("Content-Security-Policy", jsonPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
@@ -143,6 +146,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log.ErrorContext(r.Context(), "panic serving request", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				w.Header().Set("Content-Security-Policy", jsonPolicy) // the frontend's may be set
 				writeJSON(w, http.StatusInternalServerError, &shared.Error{Code: shared.CodeInternal, Description: "internal error"})
 			}
 		}()

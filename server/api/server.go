@@ -50,6 +50,10 @@ type Options struct {
 	// Frontend serves every path that is not the API or a health check.
 	// Nil: those paths answer 404.
 	Frontend http.Handler
+	// APIURL is where the frontend's pages call the API when it is not
+	// their own origin (GATEHOUSE_API_URL); its origin joins their CSP
+	// connect-src. Empty: the pages call only their own origin.
+	APIURL string
 }
 
 // Server is the HTTP API.
@@ -87,7 +91,7 @@ func New(o Options) *Server {
 		writeJSON(w, http.StatusMethodNotAllowed, &shared.Error{Code: shared.CodeMethodNotAllowed, Description: "method not allowed on this resource"})
 	})
 	s.router = &router{mux: m, guard: s.guard, policies: make(map[*mux.Route]Route)}
-	s.routes(o.Frontend)
+	s.routes(s.frontend(o.Frontend, o.APIURL))
 
 	var h http.Handler = m
 	h = limitBody(h)

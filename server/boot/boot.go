@@ -94,7 +94,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 	srv := api.New(api.Options{
 		Auth: as, Admin: ad, Store: st, Log: log,
 		CORSOrigins: cfg.CORSOrigins, CookieSecure: cfg.CookieSecure,
-		Proxies: proxies, PublicURL: cfg.PublicURL, Frontend: o.Frontend,
+		Proxies: proxies, PublicURL: cfg.PublicURL, Frontend: o.Frontend, APIURL: cfg.APIURL,
 	})
 	return &System{Config: cfg, Store: st, Auth: as, Admin: ad, API: srv, Passwords: pw, log: log}, nil
 }

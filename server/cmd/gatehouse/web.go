@@ -71,7 +71,7 @@ type webResources struct {
 }
 
 func newWebResources(dir string, log *slog.Logger) (*webResources, error) {
-	r := &webResources{files: http.StripPrefix("/web/", http.FileServer(noDirs{http.Dir(dir)})), wasmHash: "nowasm"}
+	r := &webResources{files: http.StripPrefix("/web/", http.FileServer(publicFiles{http.Dir(dir)})), wasmHash: "nowasm"}
 	path := filepath.Join(dir, "app.wasm")
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -150,10 +150,30 @@ func acceptsGzip(header string) bool {
 	return false
 }
 
-// noDirs hides directory listings.
-type noDirs struct{ fs http.FileSystem }
+// hidden reports whether a slash-separated path has an element starting
+// with a dot: a dotfile (.env) or anything under a dot-directory
+// (.git/config).
+func hidden(path string) bool {
+	for elem := range strings.SplitSeq(path, "/") {
+		if strings.HasPrefix(elem, ".") {
+			return true
+		}
+	}
+	return false
+}
 
-func (n noDirs) Open(name string) (http.File, error) {
+// publicFiles is the web directory as served: no directory listings, no
+// dotfiles and nothing under a dot-directory (404, as for a missing file).
+// An editor's swap file, a checkout's .git or a deployment's .env left in
+// the web directory must not be published. The file server hands Open the
+// decoded, cleaned path, so no spelling of the URL (%2e, %2f, "..")
+// reaches a hidden file another way.
+type publicFiles struct{ fs http.FileSystem }
+
+func (n publicFiles) Open(name string) (http.File, error) {
+	if hidden(name) {
+		return nil, fs.ErrNotExist
+	}
 	f, err := n.fs.Open(name)
 	if err != nil {
 		return nil, err

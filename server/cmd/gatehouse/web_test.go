@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -399,4 +400,134 @@ func TestFrontend(t *testing.T) {
 			t.Errorf("status %d, body %.200q", rec.Code, rec.Body)
 		}
 	})
+}
+
+// Nothing whose path has an element starting with a dot is served: not a
+// dotfile, not anything under a dot-directory, however the path is
+// spelled. Ordinary files beside them still are.
+func TestWebResourcesHideDotfiles(t *testing.T) {
+	dir := webDir(t, map[string][]byte{
+		"app.wasm":        fakeWasm,
+		"icon.svg":        []byte("<svg/>"),
+		"app.css":         []byte("body{}"),
+		".hidden":         []byte("hidden"),
+		".env":            []byte("GATEHOUSE_JWT_SECRET=leaked"),
+		".git/config":     []byte("[core]"),
+		".git/HEAD":       []byte("ref: refs/heads/main"),
+		"sub/.x":          []byte("x"),
+		"sub/ok.css":      []byte("p{}"),
+		".well/known.txt": []byte("k"),
+	})
+	// Beside the web directory, for the ".." spellings.
+	if err := os.WriteFile(filepath.Join(filepath.Dir(dir), "outside.txt"), []byte("outside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := newWebResources(dir, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hiddenPaths := []string{
+		"/web/.hidden",
+		"/web/.env",
+		"/web/.git/config",
+		"/web/.git/HEAD",
+		"/web/.git/",
+		"/web/.git",
+		"/web/sub/.x",
+		"/web/.well/known.txt",
+		"/web/%2ehidden",          // an encoded dot
+		"/web/%2Egit/config",      // upper-case escape
+		"/web/.git%2fconfig",      // an encoded slash
+		"/web/sub%2f.x",           // an encoded slash before the dot
+		"/web/sub/%2e%2e/.hidden", // an encoded ".." back to a dotfile
+		"/web/..%2foutside.txt",   // ".." with an encoded slash
+		"/web/%2e%2e/outside.txt", // an encoded ".."
+		"/web/../outside.txt",     // a plain ".."
+		"/web/sub/../.env",        // ".." then a dotfile
+		"/web/./.env",             // "." then a dotfile
+	}
+	for _, p := range hiddenPaths {
+		t.Run("hidden "+p, func(t *testing.T) {
+			if rec := get(res, p); rec.Code != http.StatusNotFound {
+				t.Errorf("status %d, want 404; body %.100q", rec.Code, rec.Body)
+			}
+		})
+	}
+	served := map[string]string{
+		"/web/icon.svg":   "<svg/>",
+		"/web/app.css":    "body{}",
+		"/web/sub/ok.css": "p{}",
+	}
+	for p, want := range served {
+		t.Run("served "+p, func(t *testing.T) {
+			rec := get(res, p)
+			if rec.Code != http.StatusOK || rec.Body.String() != want {
+				t.Errorf("status %d body %.100q, want 200 %q", rec.Code, rec.Body, want)
+			}
+		})
+	}
+	t.Run("served /web/app.wasm", func(t *testing.T) {
+		if rec := get(res, "/web/app.wasm"); rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), fakeWasm) {
+			t.Errorf("status %d, %d bytes; want 200 and app.wasm", rec.Code, rec.Body.Len())
+		}
+	})
+}
+
+// The whole frontend hides them too: /web/ goes through the resources
+// whatever go-app does in front of them, and a dotted path outside /web/
+// is no page.
+func TestFrontendHidesDotfiles(t *testing.T) {
+	h := sharedFrontend(t)
+	if err := os.WriteFile(filepath.Join(frontendDir, ".env"), []byte("leaked"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/web/.env", "/web/%2eenv", "/.env", "/.git/config"} {
+		t.Run(p, func(t *testing.T) {
+			if rec := get(h, p); rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), "leaked") {
+				t.Errorf("status %d, body %.100q; want 404", rec.Code, rec.Body)
+			}
+		})
+	}
+	if rec := get(h, "/web/icon.svg"); rec.Code != http.StatusOK {
+		t.Errorf("/web/icon.svg: status %d, want 200", rec.Code)
+	}
+}
+
+// The pages the server prerenders hold nothing the pages' Content-Security-
+// Policy (script-src and style-src 'self', no 'unsafe-inline') would block:
+// no inline script, no <style> element, no style attribute, no inline event
+// handler, no javascript: URL. The browser test (app/e2e) checks the same
+// with Chromium enforcing the policy, after the WebAssembly program has run.
+func TestPrerenderedPagesHaveNothingInline(t *testing.T) {
+	h := sharedFrontend(t)
+	inline := []struct {
+		what string
+		re   *regexp.Regexp
+	}{
+		{"a <script> without src", regexp.MustCompile(`(?i)<script(?:\s+(?:[a-z-]+(?:="[^"]*")?))*\s*>`)},
+		{"a <style> element", regexp.MustCompile(`(?i)<style[\s>]`)},
+		{"a style attribute", regexp.MustCompile(`(?i)\sstyle\s*=`)},
+		{"an inline event handler", regexp.MustCompile(`(?i)\son[a-z]+\s*=`)},
+		{"a javascript: URL", regexp.MustCompile(`(?i)javascript:`)},
+	}
+	for _, p := range ui.Paths {
+		t.Run(p, func(t *testing.T) {
+			rec := get(h, p)
+			body := rec.Body.String()
+			if rec.Code != http.StatusOK || !strings.Contains(body, "<html") {
+				t.Fatalf("status %d, body %.200q", rec.Code, body)
+			}
+			if n := strings.Count(body, "<script"); n < 2 {
+				t.Fatalf("%d <script> elements, want go-app's two at least (the check would mean nothing)", n)
+			}
+			for _, c := range inline {
+				for _, m := range c.re.FindAllString(body, -1) {
+					if c.what == "a <script> without src" && strings.Contains(m, " src=") {
+						continue
+					}
+					t.Errorf("%s: %q", c.what, m)
+				}
+			}
+		})
+	}
 }
