@@ -391,7 +391,7 @@ func TestForgedRefreshTokensRevokeNothing(t *testing.T) {
 	parts := strings.Split(g.RefreshToken, ".")
 	for _, forged := range []string{
 		parts[0] + ".0." + parts[2] + ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", // right session, made-up MAC
-		parts[0] + ".5." + parts[2] + "." + parts[3],                                   // a future generation
+		parts[0] + ".5." + parts[2] + "." + parts[3],                                 // a future generation
 		"unknown-session.0." + parts[2] + "." + parts[3],
 		"garbage",
 	} {

@@ -123,7 +123,7 @@ func TestRefreshReuseIsDetectedForEveryOldGeneration(t *testing.T) {
 		e.clock.Advance(time.Minute)
 		for _, forged := range []string{
 			parts[0] + ".0." + parts[2] + "." + strings.Repeat("A", 43), // right session, wrong MAC
-			parts[0] + ".1." + parts[2] + "." + parts[3],                 // a generation it never had
+			parts[0] + ".1." + parts[2] + "." + parts[3],                // a generation it never had
 			parts[0] + ".0." + parts[2] + "." + parts[3][:42] + "B",
 			parts[0],
 		} {
