@@ -27,6 +27,7 @@ import (
 	"gatehouse/server/auth"
 	"gatehouse/server/cache"
 	"gatehouse/server/config"
+	"gatehouse/server/postgres"
 	"gatehouse/server/proxy"
 	"gatehouse/server/sqlite"
 	"gatehouse/server/store"
@@ -45,6 +46,7 @@ type System struct {
 	// Passwords hashes with the configured bcrypt cost and bounds.
 	Passwords *auth.Passwords
 	log       *slog.Logger
+	stop      func() // stops following other instances' changes
 }
 
 // Options adds what the configuration cannot say.
@@ -83,6 +85,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 		return nil, err
 	}
 	st := cache.New(db, cfg.AuthCacheTTL, 65536, now)
+	stop := follow(db, st, log)
 	pw := auth.NewPasswords(cfg.BcryptCost, cfg.HashConcurrency, cfg.HashWait)
 	lockout, ipLockout := auth.DefaultLockouts(cfg.LoginFree, cfg.LockoutMax)
 	as := auth.NewService(st, tokens, pw, auth.Config{
@@ -96,14 +99,44 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 		CORSOrigins: cfg.CORSOrigins, CookieSecure: cfg.CookieSecure,
 		Proxies: proxies, PublicURL: cfg.PublicURL, Frontend: o.Frontend, APIURL: cfg.APIURL,
 	})
-	return &System{Config: cfg, Store: st, Auth: as, Admin: ad, API: srv, Passwords: pw, log: log}, nil
+	return &System{Config: cfg, Store: st, Auth: as, Admin: ad, API: srv, Passwords: pw, log: log, stop: stop}, nil
+}
+
+// announcer is a store that delivers other instances' announcements of
+// what they changed (see cache.Store).
+type announcer interface {
+	Listen(ctx context.Context, deliver func(payload string), resync func()) error
+}
+
+// follow makes the cache follow the changes other instances announce,
+// when the store can tell, until the returned function is called: their
+// announcements drop entries, and after the store may have missed some
+// (a lost connection) everything is dropped. While announcements cannot
+// arrive, the cache TTL bounds how stale an entry may be.
+func follow(db store.Store, c *cache.Store, log *slog.Logger) (stop func()) {
+	a, ok := db.(announcer)
+	if !ok {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := a.Listen(ctx, c.Apply, c.Flush); err != nil && ctx.Err() == nil {
+			log.Error("no longer following other instances' changes", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // DeviceTTL is how long a browser's device token lasts.
 const DeviceTTL = 90 * 24 * time.Hour
 
-// Close releases the store.
-func (s *System) Close() error { return s.Store.Close() }
+// Close stops following other instances and releases the store.
+func (s *System) Close() error {
+	s.stop()
+	return s.Store.Close()
+}
 
 // ReloadKeys reads the signing keys again (GATEHOUSE_JWT_KEYS_FILE, or the
 // secret) and puts them in use; verified tokens are forgotten, so a token
@@ -123,10 +156,15 @@ func (s *System) ReloadKeys() error {
 // a database URL is given.
 func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
 	if u := cfg.DatabaseURL; u != "" {
-		if strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
-			return nil, errors.New("GATEHOUSE_DATABASE_URL: PostgreSQL is not supported by this build yet; leave it empty to use SQLite")
+		if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			return nil, fmt.Errorf("GATEHOUSE_DATABASE_URL: unsupported scheme in %q (want postgres://)", redact(u))
 		}
-		return nil, fmt.Errorf("GATEHOUSE_DATABASE_URL: unsupported scheme in %q (want postgres://)", redact(u))
+		db, err := postgres.Open(ctx, u, postgres.Options{OpTimeout: cfg.DatabaseTimeout, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("GATEHOUSE_DATABASE_URL %s: %w", redact(u), err)
+		}
+		log.Info("store opened", "driver", "postgres", "url", redact(u))
+		return db, nil
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)

@@ -14,6 +14,7 @@ import (
 	"gatehouse/server/auth"
 	"gatehouse/server/boot"
 	"gatehouse/server/config"
+	"gatehouse/server/postgres/pgtest"
 	"gatehouse/server/store"
 	"gatehouse/shared"
 )
@@ -239,14 +240,14 @@ func TestOpenStoreRefuses(t *testing.T) {
 		want      []string
 	}{
 		{
-			name: "a postgres:// URL is refused as not supported yet",
-			url:  "postgres://gh:hunter2@db.example:5432/gh",
-			want: []string{"GATEHOUSE_DATABASE_URL", "PostgreSQL is not supported", "leave it empty to use SQLite"},
+			name: "an unreachable postgres:// URL is unavailable, without its password",
+			url:  "postgres://gh:hunter2@127.0.0.1:1/gh?connect_timeout=2",
+			want: []string{"GATEHOUSE_DATABASE_URL", "postgres://…@127.0.0.1:1/gh", "unavailable"},
 		},
 		{
-			name: "a postgresql:// URL is refused as not supported yet",
-			url:  "postgresql://gh:hunter2@db.example/gh",
-			want: []string{"PostgreSQL is not supported"},
+			name: "an unreachable postgresql:// URL is unavailable too",
+			url:  "postgresql://gh:hunter2@127.0.0.1:1/gh?connect_timeout=2",
+			want: []string{"unavailable"},
 		},
 		{
 			name: "an unknown scheme is refused, naming it but not the password",
@@ -294,6 +295,22 @@ func TestOpenStoreRefuses(t *testing.T) {
 				t.Error("a SQLite database was created anyway")
 			}
 		})
+	}
+}
+
+func TestOpenStorePostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	cfg := newConfig(t, map[string]string{"GATEHOUSE_DATABASE_URL": url})
+	st, err := boot.OpenStore(context.Background(), cfg, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.CountUsersByRole(context.Background()); err != nil {
+		t.Errorf("the store does not work: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "gatehouse.db")); err == nil {
+		t.Error("a SQLite database was created beside PostgreSQL")
 	}
 }
 

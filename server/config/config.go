@@ -23,6 +23,9 @@ type Config struct {
 	Addr        string // listen address
 	DataDir     string // where the SQLite database and generated secret live
 	DatabaseURL string // postgres://… to use PostgreSQL; empty: SQLite in DataDir
+	// DatabaseTimeout bounds every PostgreSQL call, so that an unreachable
+	// database answers 503 in that time instead of hanging requests.
+	DatabaseTimeout time.Duration
 
 	JWTSecret     string // the signing secret itself (from the environment only)
 	JWTSecretFile string // or a file holding it
@@ -95,6 +98,7 @@ func Parse(name string, args []string, getenv func(string) string, output io.Wri
 		{"addr", "GATEHOUSE_ADDR", "listen address", str(&c.Addr), ":8000"},
 		{"data-dir", "GATEHOUSE_DATA_DIR", "data directory (SQLite database, generated secret)", str(&c.DataDir), "./data"},
 		{"database-url", "GATEHOUSE_DATABASE_URL", "postgres://… to use PostgreSQL; empty: SQLite in the data directory", str(&c.DatabaseURL), ""},
+		{"database-timeout", "GATEHOUSE_DATABASE_TIMEOUT", "longest wait for PostgreSQL before a request answers 503", dur(&c.DatabaseTimeout), "5s"},
 		{"", "GATEHOUSE_JWT_SECRET", "", str(&c.JWTSecret), ""},
 		{"jwt-secret-file", "GATEHOUSE_JWT_SECRET_FILE", "file holding the token signing secret (≥ 32 bytes)", str(&c.JWTSecretFile), ""},
 		{"jwt-keys-file", "GATEHOUSE_JWT_KEYS_FILE", "file of signing keys, \"KID SECRET\" per line, the first signing; reread on SIGHUP", str(&c.JWTKeysFile), ""},
@@ -161,7 +165,7 @@ func (c *Config) validate() error {
 	var errs []error
 	positive := map[string]time.Duration{
 		"access TTL": c.AccessTTL, "session max": c.SessionMax, "refresh TTL": c.RefreshTTL,
-		"lockout max": c.LockoutMax, "hash wait": c.HashWait,
+		"lockout max": c.LockoutMax, "hash wait": c.HashWait, "database timeout": c.DatabaseTimeout,
 	}
 	for name, d := range positive {
 		if d <= 0 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/server/postgres/pgtest"
 	"gatehouse/server/store"
 	"gatehouse/shared"
 )
@@ -18,15 +19,15 @@ import (
 func TestOutage(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		outage  func(f *forwarder)
+		outage  func(f *pgtest.Forwarder)
 		listens bool // whether the listener is sure to notice
 	}{
-		{"the server goes away", (*forwarder).cut, true},
-		{"the network goes silent", (*forwarder).stall, false},
+		{"the server goes away", (*pgtest.Forwarder).Cut, true},
+		{"the network goes silent", (*pgtest.Forwarder).Stall, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const timeout = 500 * time.Millisecond
-			fwd, u := newForwarder(t, urlOf(t))
+			fwd, u := pgtest.NewForwarder(t, urlOf(t))
 			l := &logs{}
 			db := open(t, u, Options{OpTimeout: timeout, Logger: slog.New(l)})
 			ctx := t.Context()
@@ -79,7 +80,7 @@ func TestOutage(t *testing.T) {
 				}
 			}
 			// An Update in progress when the network goes.
-			fwd.restore()
+			fwd.Restore()
 			err = db.Update(ctx, func(tx store.Tx) error {
 				if _, err := tx.LockUser(ctx, alice.ID); err != nil {
 					return err
@@ -96,7 +97,7 @@ func TestOutage(t *testing.T) {
 				t.Errorf("the listener did not warn that it is down: logged %q", l.all())
 			}
 
-			fwd.restore()
+			fwd.Restore()
 			for _, c := range calls {
 				var err error
 				// Connections broken by the outage may fail a call each
