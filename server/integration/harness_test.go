@@ -59,6 +59,13 @@ type env struct {
 // test defaults.
 func newEnv(t testing.TB, settings ...string) *env {
 	t.Helper()
+	return newEnvAt(t, &clock{t: time.Now().UTC().Truncate(time.Second)}, settings...)
+}
+
+// newEnvAt starts a server reading clk: instances sharing a database share
+// their clock too.
+func newEnvAt(t testing.TB, clk *clock, settings ...string) *env {
+	t.Helper()
 	vars := map[string]string{
 		"GATEHOUSE_DATA_DIR":       t.TempDir(),
 		"GATEHOUSE_JWT_SECRET":     testSecret,
@@ -75,7 +82,6 @@ func newEnv(t testing.TB, settings ...string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sys, err := boot.Open(context.Background(), cfg, log, boot.Options{Now: clk.Now})

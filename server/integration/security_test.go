@@ -154,7 +154,11 @@ func TestRefreshReuseIsDetectedForEveryOldGeneration(t *testing.T) {
 // first (and the action is refused) or after.
 func TestRankCheckAndWriteAreOneTransaction(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	onEachStore(t, rankRaces)
+}
+
+func rankRaces(t *testing.T, settings ...string) {
+	e := newEnv(t, settings...)
 	admin := e.admin()
 	_, manager := e.newUser(shared.RoleManager)
 	const rounds = 15
@@ -327,7 +331,11 @@ func TestDeviceCookieKeepsTheOwnerIn(t *testing.T) {
 // B4: the check and the count are one: N concurrent guesses cost N.
 func TestConcurrentGuessesCostOneAttemptEach(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, "GATEHOUSE_LOGIN_FREE=3")
+	onEachStore(t, concurrentGuesses)
+}
+
+func concurrentGuesses(t *testing.T, settings ...string) {
+	e := newEnv(t, append(settings, "GATEHOUSE_LOGIN_FREE=3")...)
 	const n = 40
 	statuses := make([]int, n)
 	var wg sync.WaitGroup
