@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 ADDR    ?= :8000
 
-.PHONY: all build server wasm run test e2e vet fmt-check wasm-check bench storm fuzz deps clean
+.PHONY: all build server wasm run run-pg serve-pg test e2e vet fmt-check wasm-check bench storm fuzz deps clean
 
 all: build
 
@@ -21,6 +21,21 @@ wasm:
 ## run: build and serve on SQLite in ./data (the first start prints the admin password)
 run: build
 	GATEHOUSE_ADDR=$(ADDR) ./bin/gatehouse serve
+
+# run-pg and serve-pg use the database gatehouse on the local PostgreSQL,
+# created when missing. Instances started from this directory share the
+# generated signing secret in ./data.
+PG_SERVER ?= postgres://postgres@127.0.0.1:5432
+PG_RUN_URL ?= $(PG_SERVER)/gatehouse?sslmode=disable
+
+## run-pg: build and serve on PostgreSQL (start more instances with serve-pg)
+run-pg: build serve-pg
+
+## serve-pg: serve the last build on PostgreSQL, e.g. make serve-pg ADDR=:8001
+serve-pg:
+	@psql "$(PG_SERVER)/postgres?sslmode=disable" -XAtqc "SELECT 1 FROM pg_database WHERE datname = 'gatehouse'" | grep -q 1 || \
+		psql "$(PG_SERVER)/postgres?sslmode=disable" -Xqc "CREATE DATABASE gatehouse"
+	GATEHOUSE_ADDR=$(ADDR) GATEHOUSE_DATABASE_URL="$(PG_RUN_URL)" ./bin/gatehouse serve
 
 # The browser tests drive the binary and the wasm built once by build.
 E2E_ENV := GATEHOUSE_E2E_BIN=$(CURDIR)/bin/gatehouse GATEHOUSE_E2E_WEB=$(CURDIR)/web
