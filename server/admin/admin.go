@@ -169,13 +169,12 @@ func page[T any](items []T, total int, p Page) *shared.Page[T] {
 	return &shared.Page[T]{Items: items, Total: total, Page: p.Page, PerPage: p.PerPage}
 }
 
-// Me returns the actor's own account.
+// Me returns the actor's own account as the per-request check read it:
+// no further read, and a change made on this instance is seen by the next
+// request (the cache drops it).
 func (s *Service) Me(ctx context.Context, a Actor) (*shared.User, error) {
-	u, err := s.store.UserByID(ctx, a.UserID)
-	if err != nil {
-		return nil, fmt.Errorf("own profile: %w", err)
-	}
-	return &u.User, nil
+	u := a.User
+	return &u, nil
 }
 
 // UpdateProfile changes the actor's own name and e-mail.

@@ -76,6 +76,7 @@ func BenchmarkHotPath(b *testing.B) {
 		{"gatehouse-public-route", sys.API, shared.PathHealth},
 		{"plain-jwt", plain, "/x"},
 		{"gatehouse", sys.API, shared.PathAuthCheck},
+		{"gatehouse-me", sys.API, shared.PathMe},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -100,7 +101,7 @@ func (s *Server) guard(p Policy, h http.Handler) http.Handler {
 		if fresh != "" {
 			w.Header().Set(shared.HeaderRefreshToken, fresh)
 		}
-		w.Header().Set("Cache-Control", "no-store")
+		w.Header()["Cache-Control"] = noStore
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, pr)))
 	})
 }
@@ -122,20 +123,35 @@ func limitBody(next http.Handler) http.Handler {
 // JSON answers' Content-Security-Policy (the frontend's route replaces it
 // with the pages' one; see csp.go), and HSTS when the client used https,
 // directly or through a trusted proxy.
+//
+// The values are shared slices assigned to canonical keys: Header.Set
+// would allocate one per header per request. net/http never writes into a
+// value slice, and Set or Add elsewhere replace or grow it.
 func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", jsonPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h["Content-Security-Policy"] = jsonPolicyValue
+		h["X-Content-Type-Options"] = nosniff
+		h["Referrer-Policy"] = noReferrer
+		h["X-Frame-Options"] = deny
+		h["Cross-Origin-Opener-Policy"] = sameOrigin
 		if s.https(r) {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+			h["Strict-Transport-Security"] = hsts
 		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+var (
+	jsonPolicyValue = []string{jsonPolicy}
+	nosniff         = []string{"nosniff"}
+	noReferrer      = []string{"no-referrer"}
+	deny            = []string{"DENY"}
+	sameOrigin      = []string{"same-origin"}
+	hsts            = []string{"max-age=31536000"}
+	noStore         = []string{"no-store"}
+	jsonType        = []string{"application/json; charset=utf-8"}
+)
 
 // recoverer turns a panic into a 500 "internal" answer and a log line.
 func (s *Server) recoverer(next http.Handler) http.Handler {
@@ -182,6 +198,10 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // no headers: nothing that could hold a token).
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)

@@ -93,7 +93,7 @@ func New(o Options) *Server {
 	s.router = &router{mux: m, guard: s.guard, policies: make(map[*mux.Route]Route)}
 	s.routes(s.frontend(o.Frontend, o.APIURL))
 
-	var h http.Handler = m
+	var h http.Handler = s.router
 	h = limitBody(h)
 	if len(o.CORSOrigins) > 0 {
 		h = cors.New(cors.Options{

@@ -52,9 +52,13 @@ type Meta struct {
 
 // Principal is the authenticated caller of a request.
 type Principal struct {
-	UserID    int64
-	Username  string
-	Role      shared.Role
+	UserID   int64
+	Username string
+	Role     shared.Role
+	// User is the caller's account as the per-request check read it (from
+	// the cache, so as fresh as the README states): who-am-I answers it
+	// without another read.
+	User      shared.User
 	SessionID string
 	// SessionExpires is the session's absolute expiry.
 	SessionExpires time.Time
@@ -92,6 +96,8 @@ type Service struct {
 	cfg       Config
 	now       func() time.Time
 	log       *slog.Logger
+	slides    *slides
+	seen      *seen
 }
 
 // NewService wires a Service. now may be nil (time.Now).
@@ -99,7 +105,10 @@ func NewService(st *cache.Store, tokens *Tokens, passwords *Passwords, cfg Confi
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: st, tokens: tokens, passwords: passwords, cfg: cfg, now: now, log: log}
+	return &Service{
+		store: st, tokens: tokens, passwords: passwords, cfg: cfg, now: now, log: log,
+		slides: newSlides(65536), seen: newSeen(),
+	}
 }
 
 // Config returns the service's configuration.
@@ -424,7 +433,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 		return nil, fmt.Errorf("%w: session expired", ErrInvalidToken)
 	}
 	return &Principal{
-		UserID: uid, Username: u.Username, Role: u.Role,
+		UserID: uid, Username: u.Username, Role: u.Role, User: u.User,
 		SessionID: sess.ID, SessionExpires: sess.ExpiresAt,
 		IssuedAt: c.IssuedAt.Time, ExpiresAt: c.ExpiresAt.Time,
 	}, nil
@@ -432,22 +441,51 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 
 // Slide returns a fresh access token for p when the one presented is at
 // least SlideAfter old, and "" otherwise. The new token never outlives the
-// session. Sliding also records the session as seen.
+// session.
+//
+// Sliding is cheap when repeated: a token signed for the session less than
+// SlideAfter/2 ago is handed out again instead of a new signature, so a
+// burst of parallel requests, or a client that never swaps its token, costs
+// one signature per half interval. Sliding records the session as seen in
+// memory; FlushSeen writes those times, at most one per session per call.
 func (s *Service) Slide(ctx context.Context, p *Principal) (string, time.Time, error) {
 	now := s.now()
 	if now.Sub(p.IssuedAt) < s.cfg.SlideAfter {
 		return "", time.Time{}, nil
+	}
+	s.seen.mark(p.SessionID, now)
+	if tok, exp, ok := s.slides.get(p.SessionID, now.Add(-s.cfg.SlideAfter/2)); ok && now.Before(exp) {
+		return tok, exp, nil
 	}
 	exp := earliest(now.Add(s.cfg.AccessTTL), p.SessionExpires)
 	tok, err := s.tokens.Issue(p.UserID, p.SessionID, now, exp)
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	err = s.store.Update(ctx, func(tx store.Tx) error { return tx.TouchSession(ctx, p.SessionID, now) })
-	if err != nil {
-		s.log.WarnContext(ctx, "could not record session activity", "session", p.SessionID, "err", err)
-	}
+	s.slides.put(p.SessionID, tok, now, exp)
 	return tok, exp, nil
+}
+
+// FlushSeen writes the last-seen times recorded since the previous call,
+// one per session, in one transaction; a session that ended meanwhile is
+// skipped. The server calls it every few seconds and when it stops.
+func (s *Service) FlushSeen(ctx context.Context) error {
+	batch := s.seen.take()
+	if len(batch) == 0 {
+		return nil
+	}
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		for id, at := range batch {
+			if err := tx.TouchSession(ctx, id, at); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record session activity: %w", err)
+	}
+	return nil
 }
 
 // Logout revokes the principal's session.

@@ -46,7 +46,7 @@ type System struct {
 	// Passwords hashes with the configured bcrypt cost and bounds.
 	Passwords *auth.Passwords
 	log       *slog.Logger
-	stop      func() // stops following other instances' changes
+	stop      func() // stops the background work: following other instances, writing activity
 }
 
 // Options adds what the configuration cannot say.
@@ -93,13 +93,51 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 		RefreshTTL: cfg.RefreshTTL, RefreshGrace: cfg.RefreshGrace, DeviceTTL: DeviceTTL,
 		Lockout: lockout, IPLockout: ipLockout,
 	}, log, now)
+	stopSeen := every(SeenEvery, func(ctx context.Context) {
+		if err := as.FlushSeen(ctx); err != nil {
+			log.Warn("session activity not recorded", "err", err)
+		}
+	})
 	ad := admin.New(st, as, pw, log)
 	srv := api.New(api.Options{
 		Auth: as, Admin: ad, Store: st, Log: log,
 		CORSOrigins: cfg.CORSOrigins, CookieSecure: cfg.CookieSecure,
 		Proxies: proxies, PublicURL: cfg.PublicURL, Frontend: o.Frontend, APIURL: cfg.APIURL,
 	})
-	return &System{Config: cfg, Store: st, Auth: as, Admin: ad, API: srv, Passwords: pw, log: log, stop: stop}, nil
+	return &System{Config: cfg, Store: st, Auth: as, Admin: ad, API: srv, Passwords: pw, log: log,
+		stop: func() { stopSeen(); stop() }}, nil
+}
+
+// SeenEvery is how often the sessions' last-seen times recorded by sliding
+// are written: at most one write per session per interval, off the
+// request path.
+const SeenEvery = 10 * time.Second
+
+// every runs fn every interval until the returned function is called,
+// which runs fn once more (with a context of its own) before returning.
+func every(interval time.Duration, fn func(ctx context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				fn(ctx)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		fctx, fcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer fcancel()
+		fn(fctx)
+	}
 }
 
 // announcer is a store that delivers other instances' announcements of
@@ -132,7 +170,8 @@ func follow(db store.Store, c *cache.Store, log *slog.Logger) (stop func()) {
 // DeviceTTL is how long a browser's device token lasts.
 const DeviceTTL = 90 * 24 * time.Hour
 
-// Close stops following other instances and releases the store.
+// Close stops the background work (writing what it still holds) and
+// releases the store.
 func (s *System) Close() error {
 	s.stop()
 	return s.Store.Close()

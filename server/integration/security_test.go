@@ -354,8 +354,13 @@ func concurrentGuesses(t *testing.T, settings ...string) {
 	for _, s := range statuses {
 		counts[s]++
 	}
-	if counts[http.StatusUnauthorized] != 3 || counts[http.StatusTooManyRequests] != n-3 {
-		t.Fatalf("statuses %v: with 3 free, exactly 3 guesses may be checked", counts)
+	// At most 3 are checked (401); every other guess is refused: 429, or
+	// 503 when the database cannot settle so many conflicting
+	// transactions within its timeout (PostgreSQL under a loaded race
+	// detector) — a refusal too, which costs the attempt nothing.
+	checked, refused := counts[http.StatusUnauthorized], counts[http.StatusTooManyRequests]+counts[http.StatusServiceUnavailable]
+	if checked > 3 || checked == 0 || checked+refused != n || counts[http.StatusTooManyRequests] == 0 {
+		t.Fatalf("statuses %v: with 3 free, at most 3 guesses may be checked and the rest refused", counts)
 	}
 }
 

@@ -217,13 +217,15 @@ func TestClientKeepsTheNewerOfTwoSlidTokens(t *testing.T) {
 
 			// Request A (GET /api/users/me) slides at +61 s; its answer is
 			// held. Request B (GET /api/auth/check), sent with the same
-			// sign-in token, slides at +71 s: its token is the newer.
+			// sign-in token, slides at +92 s — after the half interval in
+			// which A's token would be handed out again — so its token is
+			// a new one, and the newer.
 			e.clock.Advance(61 * time.Second)
 			holdA, holdB := ht.holdPath(shared.PathMe), ht.holdPath(shared.PathAuthCheck)
 			doneA, doneB := make(chan error, 1), make(chan error, 1)
 			go func() { _, err := c.Me(bg); doneA <- err }()
 			<-holdA.answered
-			e.clock.Advance(10 * time.Second)
+			e.clock.Advance(31 * time.Second)
 			go func() { doneB <- c.Check(bg) }()
 			<-holdB.answered
 
@@ -258,5 +260,51 @@ func TestClientKeepsTheNewerOfTwoSlidTokens(t *testing.T) {
 				t.Fatal("the client ended with an unknown token")
 			}
 		})
+	}
+}
+
+// Sliding is cheap when repeated: parallel requests with one old token, or
+// a client that never swaps, get the same fresh token for half the slide
+// interval, and the session's last-seen time is written off the request
+// path, once per session per flush.
+func TestRepeatedSlidesShareOneToken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.admin()
+	old := c.Tokens.Token()
+	sid := sidOf(t, c)
+	e.clock.Advance(61 * time.Second)
+	var tokens []string
+	for range 5 {
+		resp, _ := e.do("GET", shared.PathAuthCheck, old, nil, nil)
+		tokens = append(tokens, resp.Header.Get(shared.HeaderRefreshToken))
+	}
+	for _, tok := range tokens {
+		if tok == "" || tok != tokens[0] {
+			t.Fatalf("five slides within the half interval answered %q", tokens)
+		}
+	}
+	e.clock.Advance(31 * time.Second)
+	resp, _ := e.do("GET", shared.PathAuthCheck, old, nil, nil)
+	if again := resp.Header.Get(shared.HeaderRefreshToken); again == "" || again == tokens[0] {
+		t.Fatalf("after the half interval a new token is due; got %q", again)
+	}
+	if exp := claimsOf(t, tokens[0]).exp; !exp.After(claimsOf(t, old).exp) {
+		t.Fatal("the shared token does not outlive the presented one")
+	}
+
+	before, err := e.sys.Store.SessionByID(bg, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sys.Auth.FlushSeen(bg); err != nil {
+		t.Fatal(err)
+	}
+	after, err := e.sys.Store.SessionByID(bg, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after.LastSeenAt.Equal(e.clock.Now()) || !after.LastSeenAt.After(before.LastSeenAt) {
+		t.Fatalf("last seen %v (before the flush %v), want %v", after.LastSeenAt, before.LastSeenAt, e.clock.Now())
 	}
 }
