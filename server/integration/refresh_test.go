@@ -298,3 +298,54 @@ func concurrentRefresh(t *testing.T, settings ...string) {
 		}
 	})
 }
+
+// FastAPI-style: POST /api/token/refresh with only a valid bearer access
+// token answers a fresh access token for the same session — capped by the
+// session's end, without a refresh token or a rotation.
+func TestBearerRefresh(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	login := granted(t)(e.rawLogin(adminName, adminPass))
+	sid := claimsOf(t, login.AccessToken).sid
+	e.clock.Advance(2 * time.Minute)
+	resp, body := e.do("POST", shared.PathTokenRefresh, login.AccessToken, nil, nil)
+	tr := grant(t, resp, body)
+	if tr.RefreshToken != "" || refreshCookie(resp) != nil {
+		t.Fatalf("a bearer refresh answered a refresh token: %s %v", body, resp.Header["Set-Cookie"])
+	}
+	c := claimsOf(t, tr.AccessToken)
+	if c.sid != sid || !c.exp.After(claimsOf(t, login.AccessToken).exp) {
+		t.Fatalf("fresh token of session %s expiring %v, want session %s and a later expiry", c.sid, c.exp, sid)
+	}
+	// The refresh token still works: no rotation happened.
+	rotated := granted(t)(e.refreshWith(login.RefreshToken))
+
+	t.Run("capped by the session's end", func(t *testing.T) {
+		e.clock.Advance(12*time.Hour - 10*time.Minute)
+		near := granted(t)(e.refreshWith(rotated.RefreshToken))
+		e.clock.Advance(2 * time.Minute)
+		resp, body := e.do("POST", shared.PathTokenRefresh, near.AccessToken, nil, nil)
+		if got := grant(t, resp, body).ExpiresIn; got > 8*60 {
+			t.Fatalf("expires_in %d s, want at most the 8 minutes left of the session", got)
+		}
+	})
+	t.Run("an invalid or revoked bearer token is 401 invalid_token", func(t *testing.T) {
+		resp, body := e.do("POST", shared.PathTokenRefresh, "not-a-token", nil, nil)
+		wantEnvelope(t, resp, body, http.StatusUnauthorized, shared.CodeInvalidToken)
+		c := e.admin()
+		tok := c.Tokens.Token()
+		if err := c.Logout(bg); err != nil {
+			t.Fatal(err)
+		}
+		resp, body = e.do("POST", shared.PathTokenRefresh, tok, nil, nil)
+		wantEnvelope(t, resp, body, http.StatusUnauthorized, shared.CodeInvalidToken)
+	})
+	t.Run("a refresh cookie wins over the bearer token", func(t *testing.T) {
+		l := granted(t)(e.rawLogin(adminName, adminPass))
+		resp, body := e.do("POST", shared.PathTokenRefresh, l.AccessToken, http.Header{"Cookie": {shared.CookieRefresh + "=" + l.RefreshToken}}, nil)
+		grant(t, resp, body)
+		if c := refreshCookie(resp); c == nil || c.Value == l.RefreshToken {
+			t.Fatal("the cookie was not rotated")
+		}
+	})
+}
