@@ -93,11 +93,13 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 		RefreshTTL: cfg.RefreshTTL, RefreshGrace: cfg.RefreshGrace, DeviceTTL: DeviceTTL,
 		Lockout: lockout, IPLockout: ipLockout,
 	}, log, now)
-	stopSeen := every(SeenEvery, func(ctx context.Context) {
+	flushSeen := func(ctx context.Context) {
 		if err := as.FlushSeen(ctx); err != nil {
 			log.Warn("session activity not recorded", "err", err)
 		}
-	})
+	}
+	stopSeen := every(SeenEvery, flushSeen)
+	stopPurge := every(PurgeEvery, func(ctx context.Context) { Purge(ctx, st, cfg, now(), log) })
 	ad := admin.New(st, as, pw, log)
 	srv := api.New(api.Options{
 		Auth: as, Admin: ad, Store: st, Log: log,
@@ -105,7 +107,14 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 		Proxies: proxies, PublicURL: cfg.PublicURL, Frontend: o.Frontend, APIURL: cfg.APIURL,
 	})
 	return &System{Config: cfg, Store: st, Auth: as, Admin: ad, API: srv, Passwords: pw, log: log,
-		stop: func() { stopSeen(); stop() }}, nil
+		stop: func() {
+			stopPurge()
+			stopSeen()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			flushSeen(ctx) // what the last interval saw
+			stop()
+		}}, nil
 }
 
 // SeenEvery is how often the sessions' last-seen times recorded by sliding
@@ -113,19 +122,44 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 // request path.
 const SeenEvery = 10 * time.Second
 
-// every runs fn every interval until the returned function is called,
-// which runs fn once more (with a context of its own) before returning.
+// PurgeEvery is how often ended sessions, stale throttle keys and old
+// audit events are purged (see Purge); the first purge runs a minute after
+// start.
+const PurgeEvery = time.Hour
+
+// Purge removes sessions that ended, and throttle keys whose last failure
+// is, more than cfg.Retention ago, and audit events older than
+// cfg.AuditRetention, and logs what went.
+func Purge(ctx context.Context, st store.Store, cfg *config.Config, now time.Time, log *slog.Logger) {
+	p := store.PurgeBefore{Sessions: now.Add(-cfg.Retention), Attempts: now.Add(-cfg.Retention), Audit: now.Add(-cfg.AuditRetention)}
+	var got store.Purged
+	err := st.Update(ctx, func(tx store.Tx) (err error) {
+		got, err = tx.Purge(ctx, p)
+		return err
+	})
+	if err != nil {
+		log.Warn("retention: purge failed; it runs again later", "err", err)
+		return
+	}
+	log.Info("retention: purged", "sessions", got.Sessions, "throttle_keys", got.Attempts, "audit_events", got.Audit,
+		"retention", cfg.Retention.String(), "audit_retention", cfg.AuditRetention.String())
+}
+
+// every runs fn every interval (the first time after the first interval,
+// or a minute when the interval is longer) until the returned function is
+// called; it waits for a run under way.
 func every(interval time.Duration, fn func(ctx context.Context)) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(interval)
+		t := time.NewTimer(min(interval, time.Minute))
 		defer t.Stop()
 		for {
 			select {
 			case <-t.C:
 				fn(ctx)
+				t.Reset(interval)
 			case <-ctx.Done():
 				return
 			}
@@ -134,9 +168,6 @@ func every(interval time.Duration, fn func(ctx context.Context)) (stop func()) {
 	return func() {
 		cancel()
 		<-done
-		fctx, fcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer fcancel()
-		fn(fctx)
 	}
 }
 
@@ -215,6 +246,25 @@ func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 	}
 	log.Info("store opened", "driver", "sqlite", "path", path)
 	return db, nil
+}
+
+// Backup writes a consistent copy of the configured SQLite database to
+// file (which must not exist) while a server may be running on it. On
+// PostgreSQL it refuses: the database's own tools (pg_dump) do that job.
+func Backup(ctx context.Context, cfg *config.Config, file string) error {
+	if cfg.DatabaseURL != "" {
+		return errors.New("backup: the store is PostgreSQL; back it up with pg_dump (see the README)")
+	}
+	path := filepath.Join(cfg.DataDir, "gatehouse.db")
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("backup: no database at %s: %w", path, err)
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Backup(ctx, file)
 }
 
 // redact hides the password of a URL-like string. A string without a

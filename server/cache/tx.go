@@ -57,6 +57,12 @@ func (r *recorder) TouchSession(ctx context.Context, id string, at time.Time) er
 	return r.tx.TouchSession(ctx, id, at) // last-seen only: access is unchanged
 }
 
+func (r *recorder) Purge(ctx context.Context, p store.PurgeBefore) (store.Purged, error) {
+	// Only sessions that already ended go: a cached entry of one still
+	// says it ended, as a missing row would.
+	return r.tx.Purge(ctx, p)
+}
+
 func (r *recorder) SaveAttempts(ctx context.Context, a *store.Attempts) error {
 	return r.tx.SaveAttempts(ctx, a)
 }

@@ -60,6 +60,11 @@ type Config struct {
 	LoginFree  int
 	LockoutMax time.Duration
 
+	// Retention is how long ended sessions and stale throttle keys are
+	// kept; AuditRetention how long audit events are.
+	Retention      time.Duration
+	AuditRetention time.Duration
+
 	// TLSCert and TLSKey, both set, make the server speak HTTPS itself.
 	TLSCert string
 	TLSKey  string
@@ -117,6 +122,8 @@ func Parse(name string, args []string, getenv func(string) string, output io.Wri
 		{"hash-wait", "GATEHOUSE_HASH_WAIT", "how long a password check waits for its turn before 503", dur(&c.HashWait), "5s"},
 		{"login-free", "GATEHOUSE_LOGIN_FREE", "failed sign-ins per account or device before lockouts start (10× per client address)", num(&c.LoginFree), "5"},
 		{"lockout-max", "GATEHOUSE_LOCKOUT_MAX", "longest sign-in lockout (they start at 30s and double)", dur(&c.LockoutMax), "15m"},
+		{"retention", "GATEHOUSE_RETENTION", "how long ended sessions and stale throttle keys are kept (Go duration or days, e.g. 30d)", days(&c.Retention), "30d"},
+		{"audit-retention", "GATEHOUSE_AUDIT_RETENTION", "how long audit events are kept (Go duration or days, e.g. 400d)", days(&c.AuditRetention), "400d"},
 		{"tls-cert", "GATEHOUSE_TLS_CERT", "PEM certificate file: serve HTTPS (with -tls-key)", str(&c.TLSCert), ""},
 		{"tls-key", "GATEHOUSE_TLS_KEY", "PEM private key file of the certificate", str(&c.TLSKey), ""},
 		{"trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed", str(&c.TrustedProxies), ""},
@@ -166,6 +173,7 @@ func (c *Config) validate() error {
 	positive := map[string]time.Duration{
 		"access TTL": c.AccessTTL, "session max": c.SessionMax, "refresh TTL": c.RefreshTTL,
 		"lockout max": c.LockoutMax, "hash wait": c.HashWait, "database timeout": c.DatabaseTimeout,
+		"retention": c.Retention, "audit retention": c.AuditRetention,
 	}
 	for name, d := range positive {
 		if d <= 0 {
@@ -226,6 +234,21 @@ func dur(p *time.Duration) func(string) error {
 		}
 		*p = d
 		return nil
+	}
+}
+
+// days parses a Go duration or a whole number of days such as "400d".
+func days(p *time.Duration) func(string) error {
+	return func(s string) error {
+		if n, ok := strings.CutSuffix(s, "d"); ok {
+			d, err := strconv.Atoi(n)
+			if err != nil || d < 0 || d > 100*365 {
+				return fmt.Errorf("%q is not a number of days", s)
+			}
+			*p = time.Duration(d) * 24 * time.Hour
+			return nil
+		}
+		return dur(p)(s)
 	}
 }
 

@@ -62,6 +62,9 @@ func TestParseDefaults(t *testing.T) {
 		{"no TLS key is set", c.TLSKey, ""},
 		{"no proxy is trusted", c.TrustedProxies, ""},
 		{"no public URL is set", c.PublicURL, ""},
+		{"ended sessions and stale throttle keys are kept 30 days", c.Retention, 30 * 24 * time.Hour},
+		{"audit events are kept 400 days", c.AuditRetention, 400 * 24 * time.Hour},
+		{"PostgreSQL calls wait at most 5 seconds", c.DatabaseTimeout, 5 * time.Second},
 		{"the first admin is called admin", c.AdminUsername, "admin"},
 		{"the admin password is empty (random)", c.AdminPassword, ""},
 		{"the web directory is ./web", c.WebDir, "./web"},
@@ -116,6 +119,18 @@ func TestParseSources(t *testing.T) {
 			vars: map[string]string{"GATEHOUSE_REFRESH_GRACE": "20s"},
 			got:  func(c *config.Config) any { return c.RefreshGrace },
 			want: 3 * time.Second,
+		},
+		{
+			name: "a retention is read in days",
+			vars: map[string]string{"GATEHOUSE_AUDIT_RETENTION": "7d"},
+			got:  func(c *config.Config) any { return c.AuditRetention },
+			want: 7 * 24 * time.Hour,
+		},
+		{
+			name: "a retention may be a Go duration",
+			args: []string{"-retention", "72h"},
+			got:  func(c *config.Config) any { return c.Retention },
+			want: 72 * time.Hour,
 		},
 		{
 			name: "an int is parsed from the environment",
@@ -243,6 +258,16 @@ func TestParseRefuses(t *testing.T) {
 			name: "a zero hash wait is refused",
 			args: []string{"-hash-wait", "0s"},
 			want: []string{"hash wait must be positive"},
+		},
+		{
+			name: "a retention in days that is not a number is refused",
+			vars: map[string]string{"GATEHOUSE_AUDIT_RETENTION": "manyd"},
+			want: []string{`"manyd" is not a number of days`},
+		},
+		{
+			name: "a zero retention is refused",
+			args: []string{"-retention", "0d"},
+			want: []string{"retention must be positive"},
 		},
 		{
 			name: "a TLS certificate without a key is refused",

@@ -441,3 +441,59 @@ func TestPathIsNotParsed(t *testing.T) {
 		t.Errorf("no write-ahead log next to the database: %v", err)
 	}
 }
+
+func TestBackupWhileWriting(t *testing.T) {
+	ctx := t.Context()
+	db := openTemp(t)
+	create := func(name string) error {
+		return db.Update(ctx, func(tx store.Tx) error {
+			return tx.CreateUser(ctx, &store.User{User: shared.User{Username: name, Role: shared.RoleViewer}, PasswordHash: "h"})
+		})
+	}
+	for i := range 50 {
+		if err := create(fmt.Sprintf("before%02d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // the server keeps writing
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := create(fmt.Sprintf("during%04d", i)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	path := filepath.Join(t.TempDir(), "backup.db")
+	err := db.Backup(ctx, path)
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: %v, %v; want mode 0600", st, err)
+	}
+	copyDB, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("the backup does not open: %v", err)
+	}
+	defer copyDB.Close()
+	var check string
+	if err := copyDB.db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity_check = %q, %v", check, err)
+	}
+	_, total, err := copyDB.ListUsers(ctx, store.UserFilter{})
+	if err != nil || total < 50 {
+		t.Fatalf("the backup holds %d users (%v), want at least the 50 written before", total, err)
+	}
+	if err := db.Backup(ctx, path); err == nil {
+		t.Fatal("a backup over an existing file succeeded")
+	}
+}

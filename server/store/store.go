@@ -93,6 +93,21 @@ type Attempts struct {
 	LastFailure time.Time
 }
 
+// PurgeBefore says what Purge removes: sessions that expired or were
+// revoked before Sessions, throttle keys whose last failure is before
+// Attempts, and audit events before Audit. A zero time removes nothing of
+// its kind.
+type PurgeBefore struct {
+	Sessions time.Time
+	Attempts time.Time
+	Audit    time.Time
+}
+
+// Purged counts what Purge removed.
+type Purged struct {
+	Sessions, Attempts, Audit int
+}
+
 // UserFilter selects users for ListUsers.
 type UserFilter struct {
 	// Query, when not empty, matches a case-insensitive substring of the
@@ -195,6 +210,10 @@ type Tx interface {
 	// the one with ID except (may be empty), with reason at now, and
 	// returns the IDs revoked, sorted (empty, not nil, when none).
 	RevokeSessions(ctx context.Context, userID int64, except, reason string, now time.Time) ([]string, error)
+
+	// Purge removes what has outlived its use (see PurgeBefore) and counts
+	// it. It never removes an active session.
+	Purge(ctx context.Context, p PurgeBefore) (Purged, error)
 
 	// SaveAttempts stores a; Failures 0 (or less) removes the key.
 	SaveAttempts(ctx context.Context, a *Attempts) error

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"sessions", sessionTests},
 		{"attempts", attemptTests},
 		{"audit", auditTests},
+		{"purge", purgeTests},
 		{"transactions", txTests},
 		{"isolation", isolationTests},
 		{"store", storeTests},

@@ -45,6 +45,8 @@ commands:
   serve         start the server
   create-admin  create an admin account (-username, -password; random password if none;
                 the settings flags of serve apply too, e.g. -data-dir)
+  backup FILE   write a consistent copy of the SQLite database to FILE while the server
+                runs (settings flags apply, e.g. -data-dir; on PostgreSQL use pg_dump)
   version       print the version
 `
 
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "create-admin":
 		return createAdmin(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return backup(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gatehouse", Version())
 		return nil
@@ -158,5 +162,21 @@ func createAdmin(ctx context.Context, args []string, getenv func(string) string,
 	} else {
 		fmt.Fprintf(stdout, "created admin %q\n", username)
 	}
+	return nil
+}
+
+func backup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[len(args)-1], "-") {
+		return errors.New("usage: gatehouse backup [settings flags] FILE")
+	}
+	file := args[len(args)-1]
+	cfg, err := config.Parse("gatehouse backup", args[:len(args)-1], getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if err := boot.Backup(ctx, cfg, file); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up to %s\n", file)
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -54,6 +56,21 @@ func TestRun(t *testing.T) {
 			args:       []string{"serve", "-bcrypt-cost", "3"},
 			wantErr:    "bcrypt cost 3",
 			wantStderr: "",
+		},
+		{
+			name:    "backup without a file is an error",
+			args:    []string{"backup"},
+			wantErr: "usage: gatehouse backup",
+		},
+		{
+			name:    "backup with a flag last is an error",
+			args:    []string{"backup", "-data-dir", "x", "-log-level"},
+			wantErr: "usage: gatehouse backup",
+		},
+		{
+			name:    "backup of a data directory without a database is an error",
+			args:    []string{"backup", "-data-dir", "/nonexistent/gatehouse", "/tmp/never-written.db"},
+			wantErr: "no database at /nonexistent/gatehouse/gatehouse.db",
 		},
 		{
 			name:       "create-admin with an unexpected argument is an error",
@@ -233,5 +250,41 @@ func TestDisplayURL(t *testing.T) {
 				t.Errorf("displayURL(%q) = %q, want %q", tt.addr, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestBackupCommand(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"GATEHOUSE_DATA_DIR": dir, "GATEHOUSE_JWT_SECRET": "backup-command-secret-of-32-bytes!!", "GATEHOUSE_BCRYPT_COST": "4"}
+	getenv := func(k string) string { return env[k] }
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"create-admin", "-username", "keeper", "-password", "keeper-password"}, getenv, &out, &errOut); err != nil {
+		t.Fatalf("create-admin: %v\n%s", err, errOut.String())
+	}
+	file := filepath.Join(t.TempDir(), "copy.db")
+	out.Reset()
+	if err := run(context.Background(), []string{"backup", file}, getenv, &out, &errOut); err != nil {
+		t.Fatalf("backup: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "backed up to "+file) {
+		t.Fatalf("stdout %q", out.String())
+	}
+	// The copy is a working data directory's database.
+	restored := t.TempDir()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(restored, "gatehouse.db"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env["GATEHOUSE_DATA_DIR"] = restored
+	err = run(context.Background(), []string{"create-admin", "-username", "keeper"}, getenv, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "conflict") {
+		t.Fatalf("the restored copy should already hold keeper: %v", err)
+	}
+	env["GATEHOUSE_DATABASE_URL"] = "postgres://x@127.0.0.1:1/x"
+	if err := run(context.Background(), []string{"backup", file + "2"}, getenv, &out, &errOut); err == nil || !strings.Contains(err.Error(), "pg_dump") {
+		t.Fatalf("backup on PostgreSQL: %v, want advice to use pg_dump", err)
 	}
 }
