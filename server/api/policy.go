@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -74,6 +75,25 @@ type router struct {
 	// makes to store vars and route. mux still serves everything else,
 	// and every answer about a known path asked with another method.
 	static map[string]map[string]http.Handler
+	// observe, when set, is told of every answered request, by the
+	// template of the route that served it.
+	observe func(route, method string, status int, elapsed time.Duration)
+}
+
+// observed wraps h so that its answers are observed under the route label.
+func (rt *router) observed(route string, h http.Handler) http.Handler {
+	if rt.observe == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		rt.observe(route, r.Method, sw.status, time.Since(start))
+	})
 }
 
 // handle registers h for method and path behind policy p. It panics on the
@@ -102,7 +122,11 @@ func (rt *router) add(r Route, h http.Handler) {
 	if r.Method != "" {
 		mr = mr.Methods(r.Method)
 	}
-	guarded := rt.guard(r.Policy, h)
+	label := r.Path
+	if r.Prefix {
+		label = "frontend"
+	}
+	guarded := rt.observed(label, rt.guard(r.Policy, h))
 	mr.Handler(guarded)
 	rt.policies[mr] = r
 	if !r.Prefix && r.Method != "" && !strings.Contains(r.Path, "{") {

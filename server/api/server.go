@@ -47,6 +47,10 @@ type Options struct {
 	// host and port), for the Origin check of the form endpoints. Empty:
 	// the origin each request addressed, as the trusted proxies tell it.
 	PublicURL string
+	// Observe, when set, is told of every answered request by route
+	// template ("unmatched" for 404 and 405 answers), method, status and
+	// latency: the metrics' hook.
+	Observe func(route, method string, status int, elapsed time.Duration)
 	// Frontend serves every path that is not the API or a health check.
 	// Nil: those paths answer 404.
 	Frontend http.Handler
@@ -84,13 +88,13 @@ func New(o Options) *Server {
 		s.public = true
 	}
 	m := mux.NewRouter()
-	m.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.router = &router{mux: m, guard: s.guard, policies: make(map[*mux.Route]Route), observe: o.Observe}
+	m.NotFoundHandler = s.router.observed("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, &shared.Error{Code: shared.CodeNotFound, Description: "no such resource"})
-	})
-	m.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	}))
+	m.MethodNotAllowedHandler = s.router.observed("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, &shared.Error{Code: shared.CodeMethodNotAllowed, Description: "method not allowed on this resource"})
-	})
-	s.router = &router{mux: m, guard: s.guard, policies: make(map[*mux.Route]Route)}
+	}))
 	s.routes(s.frontend(o.Frontend, o.APIURL))
 
 	var h http.Handler = s.router

@@ -98,6 +98,7 @@ type Service struct {
 	log       *slog.Logger
 	slides    *slides
 	seen      *seen
+	counters  counters
 }
 
 // NewService wires a Service. now may be nil (time.Now).
@@ -136,6 +137,12 @@ func (s *Service) Tokens() *Tokens { return s.tokens }
 // alike (with the same bcrypt work), and ErrInactive for a disabled user
 // with the right password.
 func (s *Service) Login(ctx context.Context, username, password string, m Meta) (*Grant, error) {
+	g, err := s.login(ctx, username, password, m)
+	s.counters.countSignIn(err)
+	return g, err
+}
+
+func (s *Service) login(ctx context.Context, username, password string, m Meta) (*Grant, error) {
 	now := s.now()
 	name := strings.ToLower(strings.TrimSpace(username))
 	ip := key{"ip:" + m.IP, s.cfg.IPLockout}
@@ -294,10 +301,12 @@ func (s *Service) failLogin(ctx context.Context, name string, uid int64, m Meta,
 // user is disabled.
 func (s *Service) Refresh(ctx context.Context, token string, m Meta) (*Grant, error) {
 	if token == "" {
+		s.counters.refreshRefused.Add(1)
 		return nil, fmt.Errorf("%w: missing", ErrBadRefresh)
 	}
 	rt, err := parseRefresh(token)
 	if err != nil {
+		s.counters.refreshRefused.Add(1)
 		return nil, err
 	}
 	ring := s.tokens.Keys()
@@ -363,14 +372,21 @@ func (s *Service) Refresh(ctx context.Context, token string, m Meta) (*Grant, er
 		return nil
 	})
 	if err != nil {
+		s.counters.refreshRefused.Add(1)
 		if errors.Is(err, ErrBadRefresh) || errors.Is(err, ErrInactive) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("refresh: %w", err)
 	}
 	if reuse != nil {
+		s.counters.refreshReuse.Add(1)
 		s.log.WarnContext(ctx, "refresh token reuse; session revoked", "session", reuse.ID, "user", reuse.UserID, "ip", m.IP)
 		return nil, fmt.Errorf("%w: reused; session revoked", ErrBadRefresh)
+	}
+	if g.RefreshToken != "" {
+		s.counters.refreshRotated.Add(1)
+	} else {
+		s.counters.refreshGrace.Add(1)
 	}
 	return g, nil
 }

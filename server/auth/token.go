@@ -88,6 +88,9 @@ func NewTokens(c TokensConfig) (*Tokens, error) {
 	return t, nil
 }
 
+// Verdicts returns the verdict cache (nil when there is none).
+func (t *Tokens) Verdicts() *Verdicts { return t.verdicts }
+
 // Keys returns the keyring in use.
 func (t *Tokens) Keys() *Keyring { return t.keys.Load() }
 

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,7 +15,13 @@ type Verdicts struct {
 	mu      sync.RWMutex
 	max     int
 	entries map[string]verdict
+
+	hits, misses atomic.Int64
 }
+
+// Stats returns how many lookups found a verdict (hits) and how many did
+// not (misses) so far.
+func (v *Verdicts) Stats() (hits, misses int64) { return v.hits.Load(), v.misses.Load() }
 
 type verdict struct {
 	claims *Claims
@@ -36,8 +43,10 @@ func (v *Verdicts) Get(raw string, now time.Time) (*Claims, bool) {
 	e, ok := v.entries[raw]
 	v.mu.RUnlock()
 	if !ok || !now.Before(e.exp) {
+		v.misses.Add(1)
 		return nil, false
 	}
+	v.hits.Add(1)
 	return e.claims, true
 }
 

@@ -27,6 +27,7 @@ import (
 	"gatehouse/server/auth"
 	"gatehouse/server/cache"
 	"gatehouse/server/config"
+	"gatehouse/server/metrics"
 	"gatehouse/server/postgres"
 	"gatehouse/server/proxy"
 	"gatehouse/server/sqlite"
@@ -43,6 +44,8 @@ type System struct {
 	Auth  *auth.Service
 	Admin *admin.Service
 	API   *api.Server
+	// Metrics are served on the internal listener; nil when it is off.
+	Metrics *metrics.Metrics
 	// Passwords hashes with the configured bcrypt cost and bounds.
 	Passwords *auth.Passwords
 	log       *slog.Logger
@@ -101,12 +104,21 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 	stopSeen := every(SeenEvery, flushSeen)
 	stopPurge := every(PurgeEvery, func(ctx context.Context) { Purge(ctx, st, cfg, now(), log) })
 	ad := admin.New(st, as, pw, log)
+	var m *metrics.Metrics
+	var observe func(route, method string, status int, elapsed time.Duration)
+	if cfg.MetricsAddr != "" {
+		m = metrics.New(metrics.Sources{Auth: as, Cache: st, ActiveSessions: func(ctx context.Context) (int, error) {
+			return st.CountActiveSessions(ctx, now())
+		}})
+		observe = m.Observe
+	}
 	srv := api.New(api.Options{
 		Auth: as, Admin: ad, Store: st, Log: log,
 		CORSOrigins: cfg.CORSOrigins, CookieSecure: cfg.CookieSecure,
 		Proxies: proxies, PublicURL: cfg.PublicURL, Frontend: o.Frontend, APIURL: cfg.APIURL,
+		Observe: observe,
 	})
-	return &System{Config: cfg, Store: st, Auth: as, Admin: ad, API: srv, Passwords: pw, log: log,
+	return &System{Config: cfg, Store: st, Auth: as, Admin: ad, API: srv, Metrics: m, Passwords: pw, log: log,
 		stop: func() {
 			stopPurge()
 			stopSeen()
@@ -427,6 +439,20 @@ func Serve(ctx context.Context, s *System, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.Config.Addr, err)
 	}
+	errc := make(chan error, 2)
+	var internal *http.Server
+	if s.Metrics != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.Metrics.Handler())
+		internal = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: srv.ErrorLog}
+		mln, err := lc.Listen(ctx, "tcp", s.Config.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s for metrics: %w", s.Config.MetricsAddr, err)
+		}
+		s.log.Info("metrics listening", "addr", mln.Addr().String())
+		go func() { errc <- internal.Serve(mln) }()
+	}
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -434,7 +460,6 @@ func Serve(ctx context.Context, s *System, ready func(addr string)) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	errc := make(chan error, 1)
 	go func() {
 		if tlsOn {
 			errc <- srv.ServeTLS(ln, "", "")
@@ -458,6 +483,9 @@ func Serve(ctx context.Context, s *System, ready func(addr string)) error {
 	s.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if internal != nil {
+		_ = internal.Shutdown(sctx)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -236,4 +237,37 @@ func TestDataFilesAreOwnerOnly(t *testing.T) {
 
 func base64URL(s string) ([]byte, error) {
 	return base64.RawURLEncoding.DecodeString(s)
+}
+
+func TestServeMetricsOnTheirOwnListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ln.Addr().String()
+	ln.Close()
+	s := open(t, newConfig(t, map[string]string{"GATEHOUSE_ADDR": "127.0.0.1:0", "GATEHOUSE_METRICS_ADDR": metricsAddr}))
+	addr := serve(t, s)
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "gatehouse_sign_ins_total") {
+		t.Fatalf("GET /metrics on %s: %d\n%.300s", metricsAddr, resp.StatusCode, b)
+	}
+	if r, err := http.Get("http://" + metricsAddr + shared.PathHealth); err == nil {
+		r.Body.Close()
+		if r.StatusCode == http.StatusOK {
+			t.Error("the metrics listener serves the API")
+		}
+	}
+	if r, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if strings.Contains(string(b), "gatehouse_sign_ins_total") {
+			t.Error("the public listener serves the metrics")
+		}
+	}
 }

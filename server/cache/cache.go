@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gatehouse/server/store"
@@ -36,6 +37,22 @@ type Store struct {
 	gen      uint64 // bumped by every invalidation
 	sessions map[string]entry[store.Session]
 	users    map[int64]entry[store.User]
+
+	sessionHits, sessionMisses, userHits, userMisses atomic.Int64
+}
+
+// Stats counts the cached lookups answered from memory (hits) and from the
+// store (misses) since the cache was made.
+type Stats struct {
+	SessionHits, SessionMisses, UserHits, UserMisses int64
+}
+
+// Stats returns the lookups so far.
+func (c *Store) Stats() Stats {
+	return Stats{
+		SessionHits: c.sessionHits.Load(), SessionMisses: c.sessionMisses.Load(),
+		UserHits: c.userHits.Load(), UserMisses: c.userMisses.Load(),
+	}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -61,25 +78,27 @@ func New(next store.Store, ttl time.Duration, max int, now func() time.Time) *St
 // Session returns the session, from the cache when the entry is younger
 // than the TTL. The result is a copy.
 func (c *Store) Session(ctx context.Context, id string) (*store.Session, error) {
-	return lookup(c, c.sessions, id, func() (*store.Session, error) { return c.next.SessionByID(ctx, id) })
+	return lookup(c, c.sessions, id, &c.sessionHits, &c.sessionMisses, func() (*store.Session, error) { return c.next.SessionByID(ctx, id) })
 }
 
 // User returns the user, from the cache when the entry is younger than the
 // TTL. The result is a copy.
 func (c *Store) User(ctx context.Context, id int64) (*store.User, error) {
-	return lookup(c, c.users, id, func() (*store.User, error) { return c.next.UserByID(ctx, id) })
+	return lookup(c, c.users, id, &c.userHits, &c.userMisses, func() (*store.User, error) { return c.next.UserByID(ctx, id) })
 }
 
-func lookup[K comparable, T any](c *Store, m map[K]entry[T], key K, load func() (*T, error)) (*T, error) {
+func lookup[K comparable, T any](c *Store, m map[K]entry[T], key K, hits, misses *atomic.Int64, load func() (*T, error)) (*T, error) {
 	now := c.now()
 	c.mu.RLock()
 	e, ok := m[key]
 	gen := c.gen
 	c.mu.RUnlock()
 	if ok && now.Sub(e.at) < c.ttl {
+		hits.Add(1)
 		v := e.v
 		return &v, nil
 	}
+	misses.Add(1)
 	v, err := load()
 	if err != nil {
 		return nil, err

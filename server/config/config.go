@@ -73,6 +73,9 @@ type Config struct {
 	TrustedProxies string
 	// PublicURL is the origin browsers use (Origin checks, og:url).
 	PublicURL string
+	// MetricsAddr is where Prometheus metrics are served (/metrics), on a
+	// listener of their own meant to stay internal; empty: off.
+	MetricsAddr string
 
 	AdminUsername string
 	AdminPassword string // empty: random, printed once
@@ -127,6 +130,7 @@ func Parse(name string, args []string, getenv func(string) string, output io.Wri
 		{"tls-cert", "GATEHOUSE_TLS_CERT", "PEM certificate file: serve HTTPS (with -tls-key)", str(&c.TLSCert), ""},
 		{"tls-key", "GATEHOUSE_TLS_KEY", "PEM private key file of the certificate", str(&c.TLSKey), ""},
 		{"trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed", str(&c.TrustedProxies), ""},
+		{"metrics-addr", "GATEHOUSE_METRICS_ADDR", "internal listen address of the Prometheus /metrics endpoint (empty: off)", str(&c.MetricsAddr), ""},
 		{"public-url", "GATEHOUSE_PUBLIC_URL", "origin browsers use to reach the server, e.g. https://admin.example.com", str(&c.PublicURL), ""},
 		{"admin-username", "GATEHOUSE_ADMIN_USERNAME", "first admin's username (used only when no user exists)", str(&c.AdminUsername), "admin"},
 		{"", "GATEHOUSE_ADMIN_PASSWORD", "", str(&c.AdminPassword), ""},
