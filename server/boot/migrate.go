@@ -69,7 +69,7 @@ func MigrateStore(ctx context.Context, from, to string, replace bool, out io.Wri
 	})
 	switch {
 	case errors.Is(err, postgres.ErrNotEmpty):
-		return fmt.Errorf("migrate-store: %w (-replace deletes it first)", err)
+		return fmt.Errorf("migrate-store: %w; -replace deletes it all first", err)
 	case err != nil:
 		return fmt.Errorf("migrate-store: %w", err)
 	}
