@@ -238,7 +238,7 @@ func (s *System) ReloadKeys() error {
 // a database URL is given.
 func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
 	if u := cfg.DatabaseURL; u != "" {
-		if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		if !postgresURL(u) {
 			return nil, fmt.Errorf("GATEHOUSE_DATABASE_URL: unsupported scheme in %q (want postgres://)", redact(u))
 		}
 		db, err := postgres.Open(ctx, u, postgres.Options{OpTimeout: cfg.DatabaseTimeout, Logger: log})
@@ -277,6 +277,11 @@ func Backup(ctx context.Context, cfg *config.Config, file string) error {
 	}
 	defer db.Close()
 	return db.Backup(ctx, file)
+}
+
+// postgresURL reports whether u names a PostgreSQL database.
+func postgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
 }
 
 // redact hides the password of a URL-like string. A string without a

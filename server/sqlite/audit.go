@@ -10,6 +10,20 @@ import (
 
 const auditColumns = `id, time, actor_id, actor, action, target, ip, outcome, detail`
 
+// scanAudit reads a row of auditColumns.
+func scanAudit(row interface{ Scan(...any) error }) (*shared.AuditEvent, error) {
+	var (
+		e  shared.AuditEvent
+		ms int64
+	)
+	err := row.Scan(&e.ID, &ms, &e.ActorID, &e.Actor, &e.Action, &e.Target, &e.IP, &e.Outcome, &e.Detail)
+	if err != nil {
+		return nil, err
+	}
+	e.Time = fromMillis(ms)
+	return &e, nil
+}
+
 // AddAudit appends e, setting its ID, and its Time to now when it is zero.
 func (t *tx) AddAudit(ctx context.Context, e *shared.AuditEvent) error {
 	at := e.Time
@@ -61,17 +75,11 @@ func (r reads) ListAudit(ctx context.Context, f store.AuditFilter) ([]shared.Aud
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var (
-				e  shared.AuditEvent
-				ms int64
-			)
-			err := rows.Scan(&e.ID, &ms, &e.ActorID, &e.Actor, &e.Action, &e.Target,
-				&e.IP, &e.Outcome, &e.Detail)
+			e, err := scanAudit(rows)
 			if err != nil {
 				return err
 			}
-			e.Time = fromMillis(ms)
-			events = append(events, e)
+			events = append(events, *e)
 		}
 		return rows.Err()
 	})

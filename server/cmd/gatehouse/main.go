@@ -1,8 +1,9 @@
 // Command gatehouse runs the Gatehouse admin server.
 //
-//	gatehouse serve         start the server (flags: gatehouse serve -h)
-//	gatehouse create-admin  create an admin account
-//	gatehouse version       print the version
+//	gatehouse serve          start the server (flags: gatehouse serve -h)
+//	gatehouse create-admin   create an admin account
+//	gatehouse migrate-store  copy an SQLite database into PostgreSQL (server stopped)
+//	gatehouse version        print the version
 //
 // Every flag has a GATEHOUSE_* environment variable; see the README.
 package main
@@ -47,6 +48,10 @@ commands:
                 the settings flags of serve apply too, e.g. -data-dir)
   backup FILE   write a consistent copy of the SQLite database to FILE while the server
                 runs (settings flags apply, e.g. -data-dir; on PostgreSQL use pg_dump)
+  migrate-store copy users, sessions, audit events and throttle state from an SQLite file
+                to PostgreSQL, in one transaction: -from FILE -to postgres://… [-replace,
+                to empty a target that holds rows first]. Stop the server first; start the
+                PostgreSQL instances with the same JWT secret or keys, and sessions go on
   version       print the version
 `
 
@@ -62,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return createAdmin(ctx, rest, getenv, stdout, stderr)
 	case "backup":
 		return backup(ctx, rest, getenv, stdout, stderr)
+	case "migrate-store":
+		return migrateStore(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gatehouse", Version())
 		return nil
@@ -179,4 +186,26 @@ func backup(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	fmt.Fprintf(stdout, "backed up to %s\n", file)
 	return nil
+}
+
+// migrateStore parses the flags of migrate-store and runs boot.MigrateStore.
+func migrateStore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("gatehouse migrate-store", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "the SQLite database file to copy, e.g. ./data/gatehouse.db")
+	to := fs.String("to", "", "the PostgreSQL database to copy into, postgres://USER@HOST/DB "+
+		"(give the password in PGPASSWORD or ~/.pgpass: a command line is visible to other users)")
+	replace := fs.Bool("replace", false, "delete every row the target holds first, in the same transaction")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	case *from == "":
+		return errors.New("migrate-store: -from is required: the SQLite database file to copy")
+	case *to == "":
+		return errors.New("migrate-store: -to is required: the postgres:// URL of the database to copy into")
+	}
+	return boot.MigrateStore(ctx, *from, *to, *replace, stdout)
 }

@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gatehouse/server/postgres/pgtest"
 )
 
 func TestRun(t *testing.T) {
@@ -104,7 +107,7 @@ func TestRun(t *testing.T) {
 }
 
 func TestRunHelpFlags(t *testing.T) {
-	for _, cmd := range []string{"serve", "create-admin"} {
+	for _, cmd := range []string{"serve", "create-admin", "migrate-store"} {
 		t.Run(cmd+" -h returns flag.ErrHelp and prints its flags", func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			err := run(context.Background(), []string{cmd, "-h"}, func(string) string { return "" }, &stdout, &stderr)
@@ -173,6 +176,111 @@ func TestRunCreateAdmin(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestRunMigrateStoreRefusesBadArguments(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.db")
+	existing := filepath.Join(dir, "gatehouse.db")
+	if err := os.WriteFile(existing, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const pg = "postgres://gh:hunter2@127.0.0.1:1/gh"
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"without -from", []string{"-to", pg}, "-from is required"},
+		{"without -to", []string{"-from", existing}, "-to is required"},
+		{"without either", nil, "-from is required"},
+		{"with an argument beside the flags", []string{"-from", existing, "-to", pg, "extra"}, "unexpected arguments"},
+		{"with a -to that is not PostgreSQL", []string{"-from", existing, "-to", "mysql://gh:hunter2@db/gh"},
+			`the target "mysql://…@db/gh" is not a postgres:// or postgresql:// URL`},
+		{"with a -to that is a file", []string{"-from", existing, "-to", "./data/other.db"}, "is not a postgres://"},
+		{"with a -from that does not exist", []string{"-from", missing, "-to", pg},
+			"the source database " + missing + " does not exist"},
+		{"with a -from that is a directory", []string{"-from", dir, "-to", pg}, "is not a file"},
+	}
+	for _, tt := range tests {
+		t.Run("migrate-store "+tt.name+" is an error saying so", func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), append([]string{"migrate-store"}, tt.args...), func(string) string { return "" }, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want one mentioning %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("err = %v shows the password", err)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+			if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the missing source was created: %v", err)
+			}
+		})
+	}
+}
+
+func TestRunMigrateStore(t *testing.T) {
+	to := pgtest.URL(t)
+	dataDir := t.TempDir()
+	getenv := func(k string) string {
+		return map[string]string{
+			"GATEHOUSE_DATA_DIR": dataDir, "GATEHOUSE_BCRYPT_COST": "4", "GATEHOUSE_LOG_LEVEL": "error",
+			"GATEHOUSE_JWT_SECRET": "cmd-test-secret-of-at-least-32-bytes",
+		}[k]
+	}
+	if err := run(t.Context(), []string{"create-admin", "-username", "alice"}, getenv, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	from := filepath.Join(dataDir, "gatehouse.db")
+	migrate := func(extra ...string) (string, error) {
+		var stdout bytes.Buffer
+		err := run(t.Context(), append([]string{"migrate-store", "-from", from, "-to", to}, extra...), getenv, &stdout, io.Discard)
+		return stdout.String(), err
+	}
+
+	t.Run("an empty target gets every row, and the command says how many", func(t *testing.T) {
+		out, err := migrate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"Copied " + from, "into the empty database", "users                 1",
+			"audit events          1", "Counts verified"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("stdout does not say %q:\n%s", want, out)
+			}
+		}
+	})
+	t.Run("a target holding rows is refused, pointing at -replace", func(t *testing.T) {
+		out, err := migrate()
+		if err == nil || !strings.Contains(err.Error(), "not empty") || !strings.Contains(err.Error(), "-replace") {
+			t.Fatalf("err = %v, want a refusal naming -replace", err)
+		}
+		if out != "" {
+			t.Errorf("stdout = %q, want nothing", out)
+		}
+	})
+	t.Run("a source without a user is refused: probably the wrong file", func(t *testing.T) {
+		empty := filepath.Join(t.TempDir(), "empty.db")
+		if err := os.WriteFile(empty, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := run(t.Context(), []string{"migrate-store", "-from", empty, "-to", to, "-replace"}, getenv, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "holds no user") {
+			t.Fatalf("err = %v, want a refusal of the empty source", err)
+		}
+	})
+	t.Run("-replace copies over what the target holds", func(t *testing.T) {
+		out, err := migrate("-replace")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, "replacing what the database held") {
+			t.Errorf("stdout does not say the target was replaced:\n%s", out)
+		}
+	})
 }
 
 func TestVersion(t *testing.T) {
