@@ -57,6 +57,30 @@ func (r *recorder) TouchSession(ctx context.Context, id string, at time.Time) er
 	return r.tx.TouchSession(ctx, id, at) // last-seen only: access is unchanged
 }
 
+func (r *recorder) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error {
+	return r.tx.ReplaceRecoveryCodes(ctx, userID, hashes) // not cached
+}
+
+func (r *recorder) ConsumeRecoveryCode(ctx context.Context, userID int64, hash []byte) (bool, int, error) {
+	return r.tx.ConsumeRecoveryCode(ctx, userID, hash)
+}
+
+func (r *recorder) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error) {
+	return r.tx.RecoveryCodesLeft(ctx, userID)
+}
+
+func (r *recorder) CreateChallenge(ctx context.Context, c *store.Challenge) error {
+	return r.tx.CreateChallenge(ctx, c)
+}
+
+func (r *recorder) LockChallenge(ctx context.Context, id string) (*store.Challenge, error) {
+	return r.tx.LockChallenge(ctx, id)
+}
+
+func (r *recorder) SaveChallenge(ctx context.Context, c *store.Challenge) error {
+	return r.tx.SaveChallenge(ctx, c) // not cached
+}
+
 func (r *recorder) Purge(ctx context.Context, p store.PurgeBefore) (store.Purged, error) {
 	// Only sessions that already ended go: a cached entry of one still
 	// says it ended, as a missing row would.

@@ -17,8 +17,9 @@ import (
 // and was not to be replaced.
 var ErrNotEmpty = errors.New("the database is not empty")
 
-// tables are the tables Import fills, in the order it fills them.
-const tables = "users, sessions, audit_events, attempts"
+// tables are the tables Import fills, in the order it fills them, and
+// challenges, which it empties (with replace) and leaves empty.
+const tables = "users, sessions, audit_events, attempts, recovery_codes, challenges"
 
 // Import copies dump into the database in one transaction, and returns
 // how many rows of each kind it copied. Nothing is changed unless all of
@@ -41,6 +42,9 @@ const tables = "users, sessions, audit_events, attempts"
 // on the database meanwhile, as its caches would not learn of the change.
 // No operation timeout applies: ctx alone bounds the import. An error
 // yielded by dump's iterators is returned wrapped, as it is.
+//
+// Sign-in challenges are not part of a dump: with replace, those the
+// database held are deleted with the rest.
 func (d *DB) Import(ctx context.Context, dump *store.Dump, replace bool) (store.Counts, error) {
 	var copied store.Counts
 	step := "begin"
@@ -70,10 +74,13 @@ func (d *DB) Import(ctx context.Context, dump *store.Dump, replace bool) (store.
 
 		step = "copy users"
 		copied.Users, err = copyRows(ctx, tx, "users",
-			[]string{"id", "username", "full_name", "email", "role", "disabled", "password_hash", "created_at", "updated_at"},
-			dump.Users, func(u *store.User) []any {
+			[]string{"id", "username", "full_name", "email", "role", "disabled", "password_hash", "created_at", "updated_at",
+				"must_change_password", "totp_secret", "totp_key_id", "totp_pending", "totp_pending_key_id", "totp_last_step"},
+			dump.Users, func(u *store.User) ([]any, error) {
 				return []any{u.ID, text(u.Username), text(u.FullName), text(u.Email), text(string(u.Role)),
-					u.Disabled, text(u.PasswordHash), ms(u.CreatedAt), ms(u.UpdatedAt)}
+					u.Disabled, text(u.PasswordHash), ms(u.CreatedAt), ms(u.UpdatedAt),
+					u.MustChangePassword, nullBytes(u.TOTP.Secret), text(u.TOTP.KeyID), nullBytes(u.TOTP.Pending),
+					text(u.TOTP.PendingKeyID), u.TOTP.LastStep}, nil
 			})
 		if err != nil {
 			return err
@@ -84,11 +91,13 @@ func (d *DB) Import(ctx context.Context, dump *store.Dump, replace bool) (store.
 		copied.Sessions, err = copyRows(ctx, tx, "sessions",
 			[]string{"id", "user_id", "created_at", "last_seen_at", "expires_at",
 				"refresh_salt", "refresh_gen", "refresh_expires_at", "rotated_at",
-				"revoked_at", "revoked_reason", "user_agent", "ip"},
-			dump.Sessions, func(s *store.Session) []any {
+				"revoked_at", "revoked_reason", "user_agent", "ip", "amr", "auth_time"},
+			dump.Sessions, func(s *store.Session) ([]any, error) {
+				amr, err := store.JoinAMR(s.AMR)
 				return []any{text(s.ID), s.UserID, ms(s.CreatedAt), ms(s.LastSeenAt), ms(s.ExpiresAt),
 					nonNil(s.RefreshSalt), s.RefreshGen, ms(s.RefreshExpiresAt), ms(s.RotatedAt),
-					nullTime(s.RevokedAt), text(s.RevokedReason), text(s.UserAgent), text(s.IP)}
+					nullTime(s.RevokedAt), text(s.RevokedReason), text(s.UserAgent), text(s.IP),
+					amr, ms(s.AuthTime)}, err
 			})
 		if err != nil {
 			return err
@@ -96,9 +105,9 @@ func (d *DB) Import(ctx context.Context, dump *store.Dump, replace bool) (store.
 		step = "copy audit events"
 		copied.AuditEvents, err = copyRows(ctx, tx, "audit_events",
 			[]string{"id", "time", "actor_id", "actor", "action", "target", "ip", "outcome", "detail"},
-			dump.Audit, func(e *shared.AuditEvent) []any {
+			dump.Audit, func(e *shared.AuditEvent) ([]any, error) {
 				return []any{e.ID, ms(e.Time), e.ActorID, text(e.Actor), text(e.Action), text(e.Target),
-					text(e.IP), text(e.Outcome), text(e.Detail)}
+					text(e.IP), text(e.Outcome), text(e.Detail)}, nil
 			})
 		if err != nil {
 			return err
@@ -106,8 +115,17 @@ func (d *DB) Import(ctx context.Context, dump *store.Dump, replace bool) (store.
 		step = "copy attempts"
 		copied.Attempts, err = copyRows(ctx, tx, "attempts",
 			[]string{"key", "failures", "last_failure"},
-			dump.Attempts, func(a *store.Attempts) []any {
-				return []any{text(a.Key), a.Failures, ms(a.LastFailure)}
+			dump.Attempts, func(a *store.Attempts) ([]any, error) {
+				return []any{text(a.Key), a.Failures, ms(a.LastFailure)}, nil
+			})
+		if err != nil {
+			return err
+		}
+		step = "copy recovery codes"
+		copied.RecoveryCodes, err = copyRows(ctx, tx, "recovery_codes",
+			[]string{"user_id", "hash", "created_at"},
+			dump.RecoveryCodes, func(c *store.RecoveryCode) ([]any, error) {
+				return []any{c.UserID, nonNil(c.Hash), ms(c.CreatedAt)}, nil
 			})
 		if err != nil {
 			return err
@@ -161,24 +179,26 @@ func count(ctx context.Context, tx pgx.Tx) (store.Counts, error) {
 	var c store.Counts
 	err := tx.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM users), (SELECT count(*) FROM sessions),
-		(SELECT count(*) FROM audit_events), (SELECT count(*) FROM attempts)`,
-	).Scan(&c.Users, &c.Sessions, &c.AuditEvents, &c.Attempts)
+		(SELECT count(*) FROM audit_events), (SELECT count(*) FROM attempts),
+		(SELECT count(*) FROM recovery_codes)`,
+	).Scan(&c.Users, &c.Sessions, &c.AuditEvents, &c.Attempts, &c.RecoveryCodes)
 	return c, err
 }
 
 // copyRows copies the rows of seq, each turned into the values of columns
 // by values, into table with COPY, and returns how many it copied. An
-// error of seq's is returned as it is; a nil seq has no rows.
+// error of seq's is returned as it is, one of values' wrapped; a nil seq
+// has no rows.
 func copyRows[T any](ctx context.Context, tx pgx.Tx, table string, columns []string,
-	seq iter.Seq2[T, error], values func(T) []any) (int, error) {
+	seq iter.Seq2[T, error], values func(T) ([]any, error)) (int, error) {
 	if seq == nil {
 		return 0, nil
 	}
 	next, stop := iter.Pull2(seq)
 	defer stop()
 	var (
-		read   int
-		srcErr error
+		read           int
+		srcErr, valErr error
 	)
 	n, err := tx.CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromFunc(func() ([]any, error) {
 		v, err, ok := next()
@@ -190,11 +210,17 @@ func copyRows[T any](ctx context.Context, tx pgx.Tx, table string, columns []str
 			return nil, err
 		}
 		read++
-		return values(v), nil
+		row, err := values(v)
+		if err != nil {
+			valErr = fmt.Errorf("row %d: %w", read, err)
+		}
+		return row, valErr
 	}))
 	switch {
 	case srcErr != nil:
 		return 0, fmt.Errorf("reading the source: %w", srcErr)
+	case valErr != nil:
+		return 0, valErr
 	case err != nil:
 		return 0, err
 	case n != int64(read):

@@ -51,6 +51,7 @@ type sample struct {
 	sessions []*store.Session
 	audit    []*shared.AuditEvent
 	attempts []*store.Attempts
+	codes    []*store.RecoveryCode
 }
 
 func newSample() *sample {
@@ -61,23 +62,33 @@ func newSample() *sample {
 		}, PasswordHash: "$2a$04$hash-of-" + name}
 	}
 	revoked := at(20)
+	users := []*store.User{
+		user(1, "alice", shared.RoleAdmin, false, 1),
+		user(2, "bob", shared.RoleManager, true, 2),
+		user(5, "carol", shared.RoleViewer, false, 3),
+	}
+	// Alice has a second factor and is enrolling another; Bob is enrolling
+	// and must change his password.
+	users[0].MFA = true
+	users[0].TOTP = store.TOTP{Secret: []byte("\x00sealed\xff"), KeyID: "key-1",
+		Pending: []byte("sealed pending"), PendingKeyID: "key-2", LastStep: 58_000_123}
+	users[1].MustChangePassword = true
+	users[1].TOTP = store.TOTP{Pending: []byte{1, 2, 3}, PendingKeyID: "key-2"}
 	return &sample{
-		users: []*store.User{
-			user(1, "alice", shared.RoleAdmin, false, 1),
-			user(2, "bob", shared.RoleManager, true, 2),
-			user(5, "carol", shared.RoleViewer, false, 3),
-		},
+		users: users,
 		sessions: []*store.Session{
 			{ID: "s-active", UserID: 1, CreatedAt: at(10), LastSeenAt: at(15), ExpiresAt: at(100),
 				RefreshSalt: []byte("0123456789abcdef"), RefreshGen: 3, RefreshExpiresAt: at(90), RotatedAt: at(14),
-				UserAgent: "Firefox", IP: "192.0.2.1"},
+				UserAgent: "Firefox", IP: "192.0.2.1", AMR: []string{"pwd", "otp"}, AuthTime: at(13)},
 			{ID: "s-revoked", UserID: 2, CreatedAt: at(11), LastSeenAt: at(12), ExpiresAt: at(101),
 				RefreshSalt: []byte("fedcba9876543210"), RefreshGen: 0, RefreshExpiresAt: at(91), RotatedAt: at(11),
-				RevokedAt: &revoked, RevokedReason: shared.RevokedRefreshReuse, UserAgent: "curl", IP: "2001:db8::1"},
+				RevokedAt: &revoked, RevokedReason: shared.RevokedRefreshReuse, UserAgent: "curl", IP: "2001:db8::1",
+				AMR: []string{"pwd"}, AuthTime: at(11)},
 			// Created in the same millisecond as the one before it, and
 			// after it: lists keep that order.
 			{ID: "a-same-ms", UserID: 5, CreatedAt: at(11), LastSeenAt: at(11), ExpiresAt: at(102),
-				RefreshSalt: []byte{0, 1, 2}, RefreshGen: 1, RefreshExpiresAt: at(92), RotatedAt: at(13)},
+				RefreshSalt: []byte{0, 1, 2}, RefreshGen: 1, RefreshExpiresAt: at(92), RotatedAt: at(13),
+				AuthTime: at(12)}, // no AMR
 		},
 		audit: []*shared.AuditEvent{
 			{ID: 1, Time: at(30), ActorID: 0, Actor: "gatehouse", Action: "admin.bootstrap", Target: "user alice",
@@ -91,12 +102,20 @@ func newSample() *sample {
 			{Key: "ip:192.0.2.1", Failures: 12, LastFailure: at(40)},
 			{Key: "user:bob", Failures: 3, LastFailure: at(41)},
 		},
+		// The same hash for two users.
+		codes: []*store.RecoveryCode{
+			{UserID: 1, Hash: []byte{0x01}, CreatedAt: at(50)},
+			{UserID: 1, Hash: []byte{0xaa, 0x00}, CreatedAt: at(50)},
+			{UserID: 1, Hash: []byte{0xff, 0xfe}, CreatedAt: at(51)},
+			{UserID: 5, Hash: []byte{0x01}, CreatedAt: at(52)},
+		},
 	}
 }
 
 // counts returns the counts of the sample.
 func (s *sample) counts() store.Counts {
-	return store.Counts{Users: len(s.users), Sessions: len(s.sessions), AuditEvents: len(s.audit), Attempts: len(s.attempts)}
+	return store.Counts{Users: len(s.users), Sessions: len(s.sessions), AuditEvents: len(s.audit), Attempts: len(s.attempts),
+		RecoveryCodes: len(s.codes)}
 }
 
 // dump returns a dump of the sample; the highest IDs ever handed out are
@@ -105,6 +124,7 @@ func (s *sample) dump() *store.Dump {
 	return &store.Dump{
 		Counts: s.counts(), LastUserID: 7, LastAuditID: 9,
 		Users: rowsOf(s.users), Sessions: rowsOf(s.sessions), Audit: rowsOf(s.audit), Attempts: rowsOf(s.attempts),
+		RecoveryCodes: rowsOf(s.codes),
 	}
 }
 
@@ -120,6 +140,26 @@ func held(t *testing.T, db *DB) store.Counts {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// recoveryCodes returns every recovery code the database holds, by user
+// and hash.
+func recoveryCodes(t *testing.T, db *DB) []*store.RecoveryCode {
+	t.Helper()
+	rows, err := db.pool.Query(t.Context(), `SELECT user_id, hash, created_at FROM recovery_codes ORDER BY user_id, hash`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := collect(rows, func(rows pgx.Rows) (*store.RecoveryCode, error) {
+		var c store.RecoveryCode
+		err := rows.Scan(&c.UserID, &c.Hash, &c.CreatedAt)
+		c.CreatedAt = c.CreatedAt.UTC()
+		return &c, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return codes
 }
 
 // mustCreateUser creates a user named name and returns its ID.
@@ -191,6 +231,35 @@ func TestImport(t *testing.T) {
 				t.Errorf("attempts %q = %+v, %v; want %+v", want.Key, got, err, want)
 			}
 		}
+		if got := recoveryCodes(t, db); !reflect.DeepEqual(got, s.codes) {
+			t.Errorf("recovery codes:\n got %s\nwant %s", showRows(got), showRows(s.codes))
+		}
+	})
+	t.Run("the recovery codes work", func(t *testing.T) {
+		err := db.Update(ctx, func(tx store.Tx) error {
+			for _, c := range []struct {
+				user int64
+				hash []byte
+				used bool
+				left int
+			}{
+				{1, []byte{0x01}, true, 2},
+				{5, []byte{0xaa, 0x00}, false, 1},
+				{5, []byte{0x01}, true, 0},
+			} {
+				used, left, err := tx.ConsumeRecoveryCode(ctx, c.user, c.hash)
+				if err != nil {
+					return err
+				}
+				if used != c.used || left != c.left {
+					t.Errorf("ConsumeRecoveryCode(%d, %x) = %t, %d; want %t, %d", c.user, c.hash, used, left, c.used, c.left)
+				}
+			}
+			return errors.New("roll back")
+		})
+		if err == nil || err.Error() != "roll back" {
+			t.Fatal(err)
+		}
 	})
 	t.Run("sessions created in one millisecond keep their order", func(t *testing.T) {
 		list, _, err := db.ListSessions(ctx, store.SessionFilter{})
@@ -236,6 +305,15 @@ func TestImportReplace(t *testing.T) {
 		mustCreateUser(t, db, fmt.Sprintf("old%d", i))
 	}
 	mustAudit(t, db)
+	err := db.Update(ctx, func(tx store.Tx) error {
+		if err := tx.ReplaceRecoveryCodes(ctx, 1, [][]byte{{0x01}, {0x09}}); err != nil {
+			return err
+		}
+		return tx.CreateChallenge(ctx, &store.Challenge{ID: "old-challenge", UserID: 1, CreatedAt: at(0), ExpiresAt: at(300)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := newSample()
 	if _, err := db.Import(ctx, s.dump(), true); err != nil {
 		t.Fatalf("Import with replace: %v", err)
@@ -249,6 +327,16 @@ func TestImportReplace(t *testing.T) {
 		}
 		if u, err := db.UserByID(ctx, 5); err != nil || u.Username != "carol" {
 			t.Errorf("user 5 = %+v, %v; want carol", u, err)
+		}
+		if got := recoveryCodes(t, db); !reflect.DeepEqual(got, s.codes) {
+			t.Errorf("recovery codes:\n got %s\nwant %s", showRows(got), showRows(s.codes))
+		}
+		err := db.Update(ctx, func(tx store.Tx) error {
+			_, err := tx.LockChallenge(ctx, "old-challenge")
+			return err
+		})
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("LockChallenge(a challenge the database held) = %v, want ErrNotFound", err)
 		}
 	})
 	t.Run("identities never move back", func(t *testing.T) {
@@ -282,6 +370,30 @@ func TestImportIsOneTransaction(t *testing.T) {
 				s.sessions[2].UserID = 3
 			},
 			wantErr: "foreign key",
+		},
+		{
+			name: "a recovery code of a user the dump lacks: the foreign key stops the copy",
+			spoil: func(s *sample, d *store.Dump, _ context.CancelFunc) {
+				s.codes[3].UserID = 3
+			},
+			wantErr: "foreign key",
+		},
+		{
+			name:    "a recovery code twice: the primary key stops the copy",
+			spoil:   func(s *sample, d *store.Dump, _ context.CancelFunc) { s.codes[1].Hash = s.codes[0].Hash },
+			wantErr: "recovery_codes_pkey",
+		},
+		{
+			name:    "a session whose AMR would not read back",
+			spoil:   func(s *sample, d *store.Dump, _ context.CancelFunc) { s.sessions[1].AMR = []string{"pwd otp"} },
+			wantErr: "AMR value",
+		},
+		{
+			name: "the source yields fewer recovery codes than it counted",
+			spoil: func(s *sample, d *store.Dump, _ context.CancelFunc) {
+				d.RecoveryCodes = rowsOf(s.codes[:3])
+			},
+			wantErr: "the source counted",
 		},
 		{
 			name: "the source fails in the middle of the audit log",
@@ -339,6 +451,8 @@ func TestImportIsOneTransaction(t *testing.T) {
 				t.Fatalf("Import = %v, want the source's error", err)
 			case !strings.Contains(err.Error(), tt.wantErr):
 				t.Fatalf("Import = %v, want an error mentioning %q", err, tt.wantErr)
+			case errors.Is(err, store.ErrUnavailable):
+				t.Errorf("Import = %v, which says the database is unavailable: it is not", err)
 			}
 			if after := held(t, db); after != before {
 				t.Errorf("the database held %v, and %v after a failed import", before, after)
@@ -348,4 +462,13 @@ func TestImportIsOneTransaction(t *testing.T) {
 			}
 		})
 	}
+}
+
+// showRows formats rows for a failure message.
+func showRows[T any](rows []*T) string {
+	out := ""
+	for _, r := range rows {
+		out += fmt.Sprintf("\n\t%+v", *r)
+	}
+	return out
 }

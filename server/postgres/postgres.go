@@ -54,7 +54,8 @@ type Options struct {
 	// DefaultOpTimeout.
 	OpTimeout time.Duration
 	// MaxConns bounds the connection pool; Listen holds one connection
-	// more. Zero means DefaultMaxConns.
+	// more. Zero means DefaultMaxConns. A pool_max_conns parameter in the
+	// URL wins.
 	MaxConns int
 	// Logger receives the few events worth an operator's attention: applied
 	// migrations, and the notification connection going down and coming
@@ -119,7 +120,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	configure(conf, opts)
+	configure(conf, opts, strings.Contains(url, "pool_max_conns="))
 
 	pool, err := pgxpool.NewWithConfig(ctx, conf)
 	if err != nil {
@@ -148,8 +149,10 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 // configure applies opts to the pool's configuration: its size, how long a
 // connection may take to open, and the server-side timeouts of every
 // connection.
-func configure(conf *pgxpool.Config, opts Options) {
-	conf.MaxConns = int32(min(opts.MaxConns, 1<<20))
+func configure(conf *pgxpool.Config, opts Options, fromURL bool) {
+	if !fromURL { // pool_max_conns in the URL wins
+		conf.MaxConns = int32(min(opts.MaxConns, 1<<20))
+	}
 	conf.PingTimeout = opts.OpTimeout
 	cc := conf.ConnConfig
 	if cc.ConnectTimeout <= 0 || cc.ConnectTimeout > opts.OpTimeout {
@@ -393,6 +396,14 @@ func text(s string) string {
 func nonNil(b []byte) []byte {
 	if b == nil {
 		return []byte{}
+	}
+	return b
+}
+
+// nullBytes returns b as stored in a nullable column: NULL when empty.
+func nullBytes(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
 	}
 	return b
 }

@@ -7,7 +7,8 @@ import (
 	"gatehouse/server/store"
 )
 
-// Purge removes ended sessions, stale throttle keys and old audit events.
+// Purge removes ended sessions, stale throttle keys, expired sign-in
+// challenges and old audit events.
 func (t *tx) Purge(ctx context.Context, p store.PurgeBefore) (store.Purged, error) {
 	ctx, exit, err := t.enter(ctx)
 	if err != nil {
@@ -22,6 +23,7 @@ func (t *tx) Purge(ctx context.Context, p store.PurgeBefore) (store.Purged, erro
 	}{
 		{p.Sessions, `DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1`, &out.Sessions},
 		{p.Attempts, `DELETE FROM attempts WHERE last_failure < $1`, &out.Attempts},
+		{p.Attempts, `DELETE FROM challenges WHERE expires_at < $1`, &out.Challenges},
 		{p.Audit, `DELETE FROM audit_events WHERE time < $1`, &out.Audit},
 	} {
 		if step.before.IsZero() {

@@ -14,7 +14,7 @@ import (
 
 const sessionColumns = `s.id, s.user_id, u.username, s.created_at, s.last_seen_at, s.expires_at,
 	s.refresh_salt, s.refresh_gen, s.refresh_expires_at, s.rotated_at,
-	s.revoked_at, s.revoked_reason, s.user_agent, s.ip`
+	s.revoked_at, s.revoked_reason, s.user_agent, s.ip, s.amr, coalesce(s.auth_time, s.created_at)`
 
 // sessionFrom selects sessions with the username of their user; the alias
 // of sessions is s.
@@ -25,16 +25,18 @@ func scanSession(row pgx.Row) (*store.Session, error) {
 	var (
 		s       store.Session
 		revoked *time.Time
+		amr     string
 	)
 	err := row.Scan(&s.ID, &s.UserID, &s.Username, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt,
 		&s.RefreshSalt, &s.RefreshGen, &s.RefreshExpiresAt, &s.RotatedAt,
-		&revoked, &s.RevokedReason, &s.UserAgent, &s.IP)
+		&revoked, &s.RevokedReason, &s.UserAgent, &s.IP, &amr, &s.AuthTime)
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range []*time.Time{&s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.RefreshExpiresAt, &s.RotatedAt} {
+	for _, t := range []*time.Time{&s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.RefreshExpiresAt, &s.RotatedAt, &s.AuthTime} {
 		*t = t.UTC()
 	}
+	s.AMR = store.SplitAMR(amr)
 	s.RevokedAt = fromNullTime(revoked)
 	return &s, nil
 }
@@ -51,23 +53,28 @@ func (t *tx) CreateSession(ctx context.Context, s *store.Session) error {
 		return err
 	}
 	defer exit()
+	amr, err := store.JoinAMR(s.AMR)
+	if err != nil {
+		return fmt.Errorf("postgres: create session: %w", err)
+	}
 	var owner, added bool
 	err = t.q.QueryRow(ctx, `
 		WITH owner AS (SELECT id FROM users WHERE id = $2),
 		added AS (
 			INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at,
 				refresh_salt, refresh_gen, refresh_expires_at, rotated_at,
-				revoked_at, revoked_reason, user_agent, ip)
+				revoked_at, revoked_reason, user_agent, ip, amr, auth_time)
 			SELECT $1::text, owner.id, $3::timestamptz, $4::timestamptz, $5::timestamptz,
 				$6::bytea, $7::bigint, $8::timestamptz, $9::timestamptz,
-				$10::timestamptz, $11::text, $12::text, $13::text
+				$10::timestamptz, $11::text, $12::text, $13::text, $14::text, $15::timestamptz
 			FROM owner
 			ON CONFLICT DO NOTHING
 			RETURNING 1)
 		SELECT EXISTS (SELECT 1 FROM owner), EXISTS (SELECT 1 FROM added)`,
 		text(s.ID), s.UserID, ms(s.CreatedAt), ms(s.LastSeenAt), ms(s.ExpiresAt),
 		nonNil(s.RefreshSalt), s.RefreshGen, ms(s.RefreshExpiresAt), ms(s.RotatedAt),
-		nullTime(s.RevokedAt), text(s.RevokedReason), text(s.UserAgent), text(s.IP)).Scan(&owner, &added)
+		nullTime(s.RevokedAt), text(s.RevokedReason), text(s.UserAgent), text(s.IP),
+		amr, ms(s.AuthTime)).Scan(&owner, &added)
 	switch {
 	case err != nil:
 	case !owner:
@@ -120,14 +127,18 @@ func (t *tx) SaveSession(ctx context.Context, s *store.Session) error {
 		return err
 	}
 	defer exit()
+	amr, err := store.JoinAMR(s.AMR)
+	if err != nil {
+		return fmt.Errorf("postgres: save session: %w", err)
+	}
 	tag, err := t.q.Exec(ctx, `
 		UPDATE sessions SET last_seen_at = $1, expires_at = $2, refresh_salt = $3, refresh_gen = $4,
 			refresh_expires_at = $5, rotated_at = $6, revoked_at = $7, revoked_reason = $8,
-			user_agent = $9, ip = $10
-		WHERE id = $11`,
+			user_agent = $9, ip = $10, amr = $11, auth_time = $12
+		WHERE id = $13`,
 		ms(s.LastSeenAt), ms(s.ExpiresAt), nonNil(s.RefreshSalt), s.RefreshGen,
 		ms(s.RefreshExpiresAt), ms(s.RotatedAt), nullTime(s.RevokedAt), text(s.RevokedReason),
-		text(s.UserAgent), text(s.IP), text(s.ID))
+		text(s.UserAgent), text(s.IP), amr, ms(s.AuthTime), text(s.ID))
 	if err == nil && tag.RowsAffected() == 0 {
 		err = pgx.ErrNoRows
 	}

@@ -13,22 +13,27 @@ import (
 	"gatehouse/shared"
 )
 
-const userColumns = `id, username, full_name, email, role, disabled, password_hash, created_at, updated_at`
+const userColumns = `id, username, full_name, email, role, disabled, password_hash, created_at, updated_at,
+	must_change_password, totp_secret, totp_key_id, totp_pending, totp_pending_key_id, totp_last_step`
 
-// scanUser reads a row of userColumns.
+// scanUser reads a row of userColumns. The wire user's MFA is derived
+// from the factor, not stored.
 func scanUser(row pgx.Row) (*store.User, error) {
 	var (
 		u    store.User
 		role string
 	)
 	err := row.Scan(&u.ID, &u.Username, &u.FullName, &u.Email, &role, &u.Disabled,
-		&u.PasswordHash, &u.CreatedAt, &u.UpdatedAt)
+		&u.PasswordHash, &u.CreatedAt, &u.UpdatedAt,
+		&u.MustChangePassword, &u.TOTP.Secret, &u.TOTP.KeyID, &u.TOTP.Pending, &u.TOTP.PendingKeyID,
+		&u.TOTP.LastStep)
 	if err != nil {
 		return nil, err
 	}
 	u.Role = shared.Role(role)
 	u.CreatedAt = u.CreatedAt.UTC()
 	u.UpdatedAt = u.UpdatedAt.UTC()
+	u.MFA = u.TOTP.Enabled()
 	return &u, nil
 }
 
@@ -60,12 +65,15 @@ func (t *tx) CreateUser(ctx context.Context, u *store.User) error {
 	// abort the whole transaction.
 	var id int64
 	err = t.q.QueryRow(ctx, `
-		INSERT INTO users (username, full_name, email, role, disabled, password_hash, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		INSERT INTO users (username, full_name, email, role, disabled, password_hash, created_at, updated_at,
+			must_change_password, totp_secret, totp_key_id, totp_pending, totp_pending_key_id, totp_last_step)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT DO NOTHING
 		RETURNING id`,
 		text(u.Username), text(u.FullName), text(u.Email), text(string(u.Role)), u.Disabled,
-		text(u.PasswordHash), created, updated).Scan(&id)
+		text(u.PasswordHash), created, updated,
+		u.MustChangePassword, nullBytes(u.TOTP.Secret), text(u.TOTP.KeyID), nullBytes(u.TOTP.Pending),
+		text(u.TOTP.PendingKeyID), u.TOTP.LastStep).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = store.ErrConflict
 	}
@@ -206,10 +214,13 @@ func (t *tx) SaveUser(ctx context.Context, u *store.User) error {
 		}
 	}
 	tag, err := t.q.Exec(ctx, `
-		UPDATE users SET full_name = $1, email = $2, role = $3, disabled = $4, password_hash = $5, updated_at = $6
-		WHERE id = $7`,
+		UPDATE users SET full_name = $1, email = $2, role = $3, disabled = $4, password_hash = $5, updated_at = $6,
+			must_change_password = $7, totp_secret = $8, totp_key_id = $9, totp_pending = $10,
+			totp_pending_key_id = $11, totp_last_step = $12
+		WHERE id = $13`,
 		text(u.FullName), text(u.Email), text(string(u.Role)), u.Disabled, text(u.PasswordHash),
-		ms(u.UpdatedAt), u.ID)
+		ms(u.UpdatedAt), u.MustChangePassword, nullBytes(u.TOTP.Secret), text(u.TOTP.KeyID),
+		nullBytes(u.TOTP.Pending), text(u.TOTP.PendingKeyID), u.TOTP.LastStep, u.ID)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = pgx.ErrNoRows
 	}
@@ -219,8 +230,8 @@ func (t *tx) SaveUser(ctx context.Context, u *store.User) error {
 	return nil
 }
 
-// DeleteUser removes the user and, by the foreign key's cascade, their
-// sessions.
+// DeleteUser removes the user and, by the foreign keys' cascade, their
+// sessions, recovery codes and challenges.
 func (t *tx) DeleteUser(ctx context.Context, id int64) error {
 	ctx, exit, err := t.enter(ctx)
 	if err != nil {

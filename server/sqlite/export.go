@@ -15,7 +15,8 @@ import (
 // (WAL). It returns fn's error as it is, or the store's.
 //
 // The highest IDs ever handed out are SQLite's AUTOINCREMENT counters
-// (sqlite_sequence), which remember deleted rows.
+// (sqlite_sequence), which remember deleted rows. Sign-in challenges are
+// not exported: they live for minutes (see store.Dump).
 func (d *DB) Export(ctx context.Context, fn func(*store.Dump) error) error {
 	err := inTx(ctx, d.db, &sql.TxOptions{ReadOnly: true}, func(t *sql.Tx) error {
 		dump := &store.Dump{}
@@ -25,11 +26,13 @@ func (d *DB) Export(ctx context.Context, fn func(*store.Dump) error) error {
 		err := t.QueryRowContext(ctx, `SELECT
 			(SELECT count(*) FROM users), (SELECT count(*) FROM sessions),
 			(SELECT count(*) FROM audit_events), (SELECT count(*) FROM attempts),
+			(SELECT count(*) FROM recovery_codes),
 			max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'users'), 0),
 				coalesce((SELECT max(id) FROM users), 0)),
 			max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'), 0),
 				coalesce((SELECT max(id) FROM audit_events), 0))`,
-		).Scan(&c.Users, &c.Sessions, &c.AuditEvents, &c.Attempts, &dump.LastUserID, &dump.LastAuditID)
+		).Scan(&c.Users, &c.Sessions, &c.AuditEvents, &c.Attempts, &c.RecoveryCodes,
+			&dump.LastUserID, &dump.LastAuditID)
 		if err != nil {
 			return err
 		}
@@ -38,12 +41,14 @@ func (d *DB) Export(ctx context.Context, fn func(*store.Dump) error) error {
 		dump.Sessions = exportRows(ctx, d, t, "sessions", `
 			SELECT id, user_id, '', created_at, last_seen_at, expires_at,
 				refresh_salt, refresh_gen, refresh_expires_at, rotated_at,
-				revoked_at, revoked_reason, user_agent, ip
+				revoked_at, revoked_reason, user_agent, ip, amr, auth_time
 			FROM sessions ORDER BY rowid`, scanSession)
 		dump.Audit = exportRows(ctx, d, t, "audit events",
 			`SELECT `+auditColumns+` FROM audit_events ORDER BY id`, scanAudit)
 		dump.Attempts = exportRows(ctx, d, t, "attempts",
 			`SELECT key, failures, last_failure FROM attempts ORDER BY key`, scanAttempts)
+		dump.RecoveryCodes = exportRows(ctx, d, t, "recovery codes",
+			`SELECT user_id, hash, created_at FROM recovery_codes ORDER BY user_id, hash`, scanRecoveryCode)
 		if err := fn(dump); err != nil {
 			return ruleError{err}
 		}
@@ -99,4 +104,17 @@ func scanAttempts(row interface{ Scan(...any) error }) (*store.Attempts, error) 
 	}
 	a.LastFailure = fromMillis(last)
 	return &a, nil
+}
+
+// scanRecoveryCode reads a row of user_id, hash and created_at.
+func scanRecoveryCode(row interface{ Scan(...any) error }) (*store.RecoveryCode, error) {
+	var (
+		c       store.RecoveryCode
+		created int64
+	)
+	if err := row.Scan(&c.UserID, &c.Hash, &created); err != nil {
+		return nil, err
+	}
+	c.CreatedAt = fromMillis(created)
+	return &c, nil
 }

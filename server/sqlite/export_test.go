@@ -32,7 +32,11 @@ type filled struct {
 	users    []*store.User // the users left, by ID
 	sessions []*store.Session
 	audit    []*shared.AuditEvent
-	attempts []*store.Attempts // by key
+	attempts []*store.Attempts     // by key
+	codes    []*store.RecoveryCode // by user and hash, CreatedAt zero: see written
+	// written is when the recovery codes were, as the store chose their
+	// creation time itself.
+	written [2]time.Time
 }
 
 // fill writes rows of every kind into db, with a deleted user and a
@@ -53,23 +57,58 @@ func fill(t *testing.T, db *DB) filled {
 		user("bob", shared.RoleManager, true, 2),
 		user("carol", shared.RoleViewer, false, 3),
 	}
+	// Alice has a second factor and is enrolling another; Bob is enrolling
+	// and must change his password.
+	f.users[0].MFA = true
+	f.users[0].TOTP = store.TOTP{Secret: []byte("\x00sealed\xff"), KeyID: "key-1",
+		Pending: []byte("sealed pending"), PendingKeyID: "key-2", LastStep: 58_000_123}
+	f.users[1].MustChangePassword = true
+	f.users[1].TOTP = store.TOTP{Pending: []byte{1, 2, 3}, PendingKeyID: "key-2"}
 	revoked := at(20)
+	before := time.Now().Truncate(time.Millisecond)
 	err := db.Update(ctx, func(tx store.Tx) error {
 		for _, u := range append(f.users, gone) {
 			if err := tx.CreateUser(ctx, u); err != nil {
 				return err
 			}
 		}
+		// Codes of the same hash for two users; the deleted user's go with
+		// them.
+		for _, c := range []struct {
+			u      *store.User
+			hashes [][]byte
+		}{
+			{f.users[0], [][]byte{{0xaa, 0x00}, {0x01}, {0xff, 0xfe}}},
+			{f.users[2], [][]byte{{0x01}}},
+			{gone, [][]byte{{0x02}}},
+		} {
+			if err := tx.ReplaceRecoveryCodes(ctx, c.u.ID, c.hashes); err != nil {
+				return err
+			}
+		}
+		f.codes = []*store.RecoveryCode{
+			{UserID: f.users[0].ID, Hash: []byte{0x01}},
+			{UserID: f.users[0].ID, Hash: []byte{0xaa, 0x00}},
+			{UserID: f.users[0].ID, Hash: []byte{0xff, 0xfe}},
+			{UserID: f.users[2].ID, Hash: []byte{0x01}},
+		}
+		// Challenges are not exported.
+		if err := tx.CreateChallenge(ctx, &store.Challenge{ID: "c1", UserID: f.users[0].ID,
+			CreatedAt: at(50), ExpiresAt: at(60)}); err != nil {
+			return err
+		}
 		f.sessions = []*store.Session{
 			{ID: "s-active", UserID: f.users[0].ID, CreatedAt: at(10), LastSeenAt: at(15), ExpiresAt: at(100),
 				RefreshSalt: []byte("0123456789abcdef"), RefreshGen: 3, RefreshExpiresAt: at(90), RotatedAt: at(14),
-				UserAgent: "Firefox", IP: "192.0.2.1"},
+				UserAgent: "Firefox", IP: "192.0.2.1", AMR: []string{"pwd", "otp"}, AuthTime: at(13)},
 			// Two sessions of one millisecond: the export keeps their order.
 			{ID: "s-revoked", UserID: f.users[1].ID, CreatedAt: at(11), LastSeenAt: at(12), ExpiresAt: at(101),
 				RefreshSalt: []byte("fedcba9876543210"), RefreshGen: 0, RefreshExpiresAt: at(91), RotatedAt: at(11),
-				RevokedAt: &revoked, RevokedReason: shared.RevokedRefreshReuse, UserAgent: "curl", IP: "2001:db8::1"},
+				RevokedAt: &revoked, RevokedReason: shared.RevokedRefreshReuse, UserAgent: "curl", IP: "2001:db8::1",
+				AMR: []string{"pwd"}, AuthTime: at(11)},
 			{ID: "a-same-ms", UserID: f.users[2].ID, CreatedAt: at(11), LastSeenAt: at(11), ExpiresAt: at(102),
-				RefreshSalt: []byte{0, 1, 2}, RefreshGen: 1, RefreshExpiresAt: at(92), RotatedAt: at(13)},
+				RefreshSalt: []byte{0, 1, 2}, RefreshGen: 1, RefreshExpiresAt: at(92), RotatedAt: at(13),
+				AuthTime: at(11)}, // no AMR
 		}
 		for _, s := range f.sessions {
 			if err := tx.CreateSession(ctx, s); err != nil {
@@ -101,6 +140,7 @@ func fill(t *testing.T, db *DB) filled {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.written = [2]time.Time{before, time.Now()}
 	// Audit retention will delete events; no Tx method does yet.
 	if _, err := db.db.ExecContext(ctx, "DELETE FROM audit_events WHERE action = 'dropped'"); err != nil {
 		t.Fatal(err)
@@ -132,7 +172,10 @@ func TestExport(t *testing.T) {
 		if got.audit, err = collect(d.Audit); err != nil {
 			return err
 		}
-		got.attempts, err = collect(d.Attempts)
+		if got.attempts, err = collect(d.Attempts); err != nil {
+			return err
+		}
+		got.codes, err = collect(d.RecoveryCodes)
 		return err
 	})
 	if err != nil {
@@ -140,6 +183,14 @@ func TestExport(t *testing.T) {
 	}
 
 	t.Run("every field of every row is exported, times exact, in order of creation", func(t *testing.T) {
+		for _, c := range got.codes {
+			if at := c.CreatedAt; at.Before(want.written[0]) || at.After(want.written[1]) ||
+				at.Location() != time.UTC || !at.Equal(at.Truncate(time.Millisecond)) {
+				t.Errorf("recovery code %x: CreatedAt %v, want between %v and %v, in UTC, in milliseconds",
+					c.Hash, at, want.written[0], want.written[1])
+			}
+			c.CreatedAt = time.Time{}
+		}
 		for _, c := range []struct {
 			name      string
 			got, want any
@@ -148,6 +199,7 @@ func TestExport(t *testing.T) {
 			{"sessions", got.sessions, want.sessions},
 			{"audit events", got.audit, want.audit},
 			{"attempts", got.attempts, want.attempts},
+			{"recovery codes", got.codes, want.codes},
 		} {
 			if !reflect.DeepEqual(c.got, c.want) {
 				t.Errorf("%s:\n got %s\nwant %s", c.name, show(c.got), show(c.want))
@@ -155,7 +207,7 @@ func TestExport(t *testing.T) {
 		}
 	})
 	t.Run("the counts are of the same snapshot, without what was written during the export", func(t *testing.T) {
-		if c := (store.Counts{Users: 3, Sessions: 3, AuditEvents: 2, Attempts: 2}); dump.Counts != c {
+		if c := (store.Counts{Users: 3, Sessions: 3, AuditEvents: 2, Attempts: 2, RecoveryCodes: 4}); dump.Counts != c {
 			t.Errorf("Counts = %v, want %v", dump.Counts, c)
 		}
 	})

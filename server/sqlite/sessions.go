@@ -12,7 +12,7 @@ import (
 
 const sessionColumns = `s.id, s.user_id, u.username, s.created_at, s.last_seen_at, s.expires_at,
 	s.refresh_salt, s.refresh_gen, s.refresh_expires_at, s.rotated_at,
-	s.revoked_at, s.revoked_reason, s.user_agent, s.ip`
+	s.revoked_at, s.revoked_reason, s.user_agent, s.ip, s.amr, s.auth_time`
 
 // sessionFrom selects sessions with the username of their user; the alias
 // of sessions is s.
@@ -21,16 +21,19 @@ const sessionFrom = `FROM sessions s JOIN users u ON u.id = s.user_id`
 // scanSession reads a row of sessionColumns.
 func scanSession(row interface{ Scan(...any) error }) (*store.Session, error) {
 	var (
-		s                                               store.Session
-		created, lastSeen, expires, refreshExp, rotated int64
-		revoked                                         sql.NullInt64
+		s                                                         store.Session
+		created, lastSeen, expires, refreshExp, rotated, authTime int64
+		revoked                                                   sql.NullInt64
+		amr                                                       string
 	)
 	err := row.Scan(&s.ID, &s.UserID, &s.Username, &created, &lastSeen, &expires,
 		&s.RefreshSalt, &s.RefreshGen, &refreshExp, &rotated,
-		&revoked, &s.RevokedReason, &s.UserAgent, &s.IP)
+		&revoked, &s.RevokedReason, &s.UserAgent, &s.IP, &amr, &authTime)
 	if err != nil {
 		return nil, err
 	}
+	s.AMR = store.SplitAMR(amr)
+	s.AuthTime = fromMillis(authTime)
 	s.CreatedAt = fromMillis(created)
 	s.LastSeenAt = fromMillis(lastSeen)
 	s.ExpiresAt = fromMillis(expires)
@@ -65,14 +68,18 @@ func nullTime(t *time.Time) sql.NullInt64 {
 // CreateSession inserts s. Its Username is ignored. A session of a user who
 // does not exist fails with store.ErrNotFound.
 func (t *tx) CreateSession(ctx context.Context, s *store.Session) error {
-	_, err := t.q.ExecContext(ctx, `
+	amr, err := store.JoinAMR(s.AMR)
+	if err != nil {
+		return fmt.Errorf("sqlite: create session: %w", err)
+	}
+	_, err = t.q.ExecContext(ctx, `
 		INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at,
 			refresh_salt, refresh_gen, refresh_expires_at, rotated_at,
-			revoked_at, revoked_reason, user_agent, ip)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			revoked_at, revoked_reason, user_agent, ip, amr, auth_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.UserID, millis(s.CreatedAt), millis(s.LastSeenAt), millis(s.ExpiresAt),
 		nonNil(s.RefreshSalt), s.RefreshGen, millis(s.RefreshExpiresAt), millis(s.RotatedAt),
-		nullTime(s.RevokedAt), s.RevokedReason, s.UserAgent, s.IP)
+		nullTime(s.RevokedAt), s.RevokedReason, s.UserAgent, s.IP, amr, millis(s.AuthTime))
 	if err != nil {
 		return t.fail("create session", err)
 	}
@@ -105,14 +112,18 @@ func (t *tx) LockSession(ctx context.Context, id string) (*store.Session, error)
 
 // SaveSession writes every field of s but its ID, user and creation time.
 func (t *tx) SaveSession(ctx context.Context, s *store.Session) error {
+	amr, err := store.JoinAMR(s.AMR)
+	if err != nil {
+		return fmt.Errorf("sqlite: save session: %w", err)
+	}
 	res, err := t.q.ExecContext(ctx, `
 		UPDATE sessions SET last_seen_at = ?, expires_at = ?, refresh_salt = ?, refresh_gen = ?,
 			refresh_expires_at = ?, rotated_at = ?, revoked_at = ?, revoked_reason = ?,
-			user_agent = ?, ip = ?
+			user_agent = ?, ip = ?, amr = ?, auth_time = ?
 		WHERE id = ?`,
 		millis(s.LastSeenAt), millis(s.ExpiresAt), nonNil(s.RefreshSalt), s.RefreshGen,
 		millis(s.RefreshExpiresAt), millis(s.RotatedAt), nullTime(s.RevokedAt), s.RevokedReason,
-		s.UserAgent, s.IP, s.ID)
+		s.UserAgent, s.IP, amr, millis(s.AuthTime), s.ID)
 	if err == nil {
 		err = mustAffect(res)
 	}

@@ -86,7 +86,8 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 // TestMigrationGivesOldSessionsFreshSalts checks migration 0002 on a
 // database of version 1 that holds sessions: each keeps its fields and gets
 // a salt of its own at generation 0; one never rotated takes its creation
-// time as RotatedAt.
+// time as RotatedAt. (Migration 0003 then gives each the AMR ["pwd"] and
+// its creation as AuthTime.)
 func TestMigrationGivesOldSessionsFreshSalts(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
@@ -125,10 +126,11 @@ func TestMigrationGivesOldSessionsFreshSalts(t *testing.T) {
 	salts := map[string]bool{}
 	for _, want := range []store.Session{
 		{ID: "fresh", UserID: 1, Username: "alice", CreatedAt: at(1000), LastSeenAt: at(2000), ExpiresAt: at(9000),
-			RefreshExpiresAt: at(5000), RotatedAt: at(1000), UserAgent: "ua", IP: "192.0.2.1"},
+			RefreshExpiresAt: at(5000), RotatedAt: at(1000), UserAgent: "ua", IP: "192.0.2.1",
+			AMR: []string{"pwd"}, AuthTime: at(1000)},
 		{ID: "rotated", UserID: 1, Username: "alice", CreatedAt: at(1100), LastSeenAt: at(2100), ExpiresAt: at(9100),
 			RefreshExpiresAt: at(5100), RotatedAt: at(1500), RevokedAt: &revoked, RevokedReason: "logout",
-			UserAgent: "ua2", IP: "2001:db8::1"},
+			UserAgent: "ua2", IP: "2001:db8::1", AMR: []string{"pwd"}, AuthTime: at(1100)},
 	} {
 		got, err := db.SessionByID(ctx, want.ID)
 		if err != nil {
@@ -142,6 +144,66 @@ func TestMigrationGivesOldSessionsFreshSalts(t *testing.T) {
 		if !reflect.DeepEqual(*got, want) {
 			t.Errorf("session %s after the migration = %+v, want %+v", want.ID, *got, want)
 		}
+	}
+}
+
+// TestMigrationToMFA checks migration 0003 on a database of version 2:
+// users keep their fields, with no second factor and no forced password
+// change; sessions keep theirs, signed in with a password ("pwd") at their
+// creation.
+func TestMigrationToMFA(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms[1].version != 2 || ms[2].version != 3 {
+		t.Fatalf("migrations %d and %d, want 2 and 3", ms[1].version, ms[2].version)
+	}
+	old := sql.OpenDB(connector{dsn: dsn(path)})
+	if err := apply(ctx, old, ms[:2]); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO users (id, username, full_name, email, role, disabled, password_hash, created_at, updated_at)
+		VALUES (1, 'alice', 'Alice', 'a@example.com', 'admin', 1, 'h', 1000, 2000)`,
+		`INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, refresh_salt, refresh_gen,
+			refresh_expires_at, rotated_at, revoked_at, revoked_reason, user_agent, ip)
+		VALUES ('s1', 1, 1000, 2000, 9000, x'0102', 4, 5000, 1500, NULL, '', 'ua', '192.0.2.1')`,
+	} {
+		if _, err := old.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	at := func(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+	wantUser := &store.User{User: shared.User{ID: 1, Username: "alice", FullName: "Alice", Email: "a@example.com",
+		Role: shared.RoleAdmin, Disabled: true, CreatedAt: at(1000), UpdatedAt: at(2000)}, PasswordHash: "h"}
+	if got, err := db.UserByID(ctx, 1); err != nil || !reflect.DeepEqual(got, wantUser) {
+		t.Errorf("user after the migration = %+v, %v\nwant %+v", got, err, wantUser)
+	}
+	wantSession := &store.Session{ID: "s1", UserID: 1, Username: "alice", CreatedAt: at(1000), LastSeenAt: at(2000),
+		ExpiresAt: at(9000), RefreshSalt: []byte{1, 2}, RefreshGen: 4, RefreshExpiresAt: at(5000), RotatedAt: at(1500),
+		UserAgent: "ua", IP: "192.0.2.1", AMR: []string{"pwd"}, AuthTime: at(1000)}
+	if got, err := db.SessionByID(ctx, "s1"); err != nil || !reflect.DeepEqual(got, wantSession) {
+		t.Errorf("session after the migration = %+v, %v\nwant %+v", got, err, wantSession)
+	}
+	// The new tables take rows of the users that were there.
+	err = db.Update(ctx, func(tx store.Tx) error {
+		if err := tx.ReplaceRecoveryCodes(ctx, 1, [][]byte{{1}}); err != nil {
+			return err
+		}
+		return tx.CreateChallenge(ctx, &store.Challenge{ID: "c1", UserID: 1, CreatedAt: at(3000), ExpiresAt: at(4000)})
+	})
+	if err != nil {
+		t.Errorf("writing recovery codes and a challenge after the migration: %v", err)
 	}
 }
 
@@ -398,6 +460,14 @@ func TestLookupsUseIndexes(t *testing.T) {
 		{"audit by actor", `SELECT id FROM audit_events WHERE actor = ? ORDER BY time DESC, id DESC`, []any{"alice"}},
 		{"audit by action", `SELECT id FROM audit_events WHERE action = ? AND time >= ?`, []any{"login", 0}},
 		{"audit by time", `SELECT id FROM audit_events ORDER BY time DESC, id DESC LIMIT 10`, nil},
+		{"recovery codes of a user", `SELECT count(*) FROM recovery_codes WHERE user_id = ?`, []any{1}},
+		{"a recovery code of a user", `DELETE FROM recovery_codes WHERE user_id = ? AND hash = ?`, []any{1, []byte{1}}},
+		{"recovery codes replaced", `DELETE FROM recovery_codes WHERE user_id = ?`, []any{1}},
+		{"challenge by ID", `SELECT ` + challengeColumns + ` FROM challenges WHERE id = ?`, []any{"c"}},
+		{"challenge saved", `UPDATE challenges SET attempts = ?, used_at = ? WHERE id = ?`, []any{1, nil, "c"}},
+		// What the foreign keys' cascade runs when a user is deleted.
+		{"challenges of a deleted user", `DELETE FROM challenges WHERE user_id = ?`, []any{1}},
+		{"expired challenges", `DELETE FROM challenges WHERE expires_at < ?1`, []any{0}},
 	} {
 		rows, err := db.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q.sql, q.args...)
 		if err != nil {

@@ -10,9 +10,11 @@ import (
 	"gatehouse/shared"
 )
 
-const userColumns = `id, username, full_name, email, role, disabled, password_hash, created_at, updated_at`
+const userColumns = `id, username, full_name, email, role, disabled, password_hash, created_at, updated_at,
+	must_change_password, totp_secret, totp_key_id, totp_pending, totp_pending_key_id, totp_last_step`
 
-// scanUser reads a row of userColumns.
+// scanUser reads a row of userColumns. The wire user's MFA is derived
+// from the factor, not stored.
 func scanUser(row interface{ Scan(...any) error }) (*store.User, error) {
 	var (
 		u                store.User
@@ -20,13 +22,16 @@ func scanUser(row interface{ Scan(...any) error }) (*store.User, error) {
 		role             string
 	)
 	err := row.Scan(&u.ID, &u.Username, &u.FullName, &u.Email, &role, &u.Disabled,
-		&u.PasswordHash, &created, &updated)
+		&u.PasswordHash, &created, &updated,
+		&u.MustChangePassword, &u.TOTP.Secret, &u.TOTP.KeyID, &u.TOTP.Pending, &u.TOTP.PendingKeyID,
+		&u.TOTP.LastStep)
 	if err != nil {
 		return nil, err
 	}
 	u.Role = shared.Role(role)
 	u.CreatedAt = fromMillis(created)
 	u.UpdatedAt = fromMillis(updated)
+	u.MFA = u.TOTP.Enabled()
 	return &u, nil
 }
 
@@ -46,10 +51,13 @@ func (t *tx) CreateUser(ctx context.Context, u *store.User) error {
 		updated = fromMillis(millis(u.UpdatedAt))
 	}
 	res, err := t.q.ExecContext(ctx, `
-		INSERT INTO users (username, full_name, email, role, disabled, password_hash, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		INSERT INTO users (username, full_name, email, role, disabled, password_hash, created_at, updated_at,
+			must_change_password, totp_secret, totp_key_id, totp_pending, totp_pending_key_id, totp_last_step)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.Username, u.FullName, u.Email, string(u.Role), u.Disabled, u.PasswordHash,
-		millis(created), millis(updated))
+		millis(created), millis(updated),
+		u.MustChangePassword, nullBytes(u.TOTP.Secret), u.TOTP.KeyID, nullBytes(u.TOTP.Pending),
+		u.TOTP.PendingKeyID, u.TOTP.LastStep)
 	if err != nil {
 		return t.fail(fmt.Sprintf("create user %q", u.Username), err)
 	}
@@ -154,9 +162,13 @@ func (t *tx) LockEnabledAdmins(ctx context.Context) ([]int64, error) {
 // SaveUser writes every field of u but its ID, username and creation time.
 func (t *tx) SaveUser(ctx context.Context, u *store.User) error {
 	res, err := t.q.ExecContext(ctx, `
-		UPDATE users SET full_name = ?, email = ?, role = ?, disabled = ?, password_hash = ?, updated_at = ?
+		UPDATE users SET full_name = ?, email = ?, role = ?, disabled = ?, password_hash = ?, updated_at = ?,
+			must_change_password = ?, totp_secret = ?, totp_key_id = ?, totp_pending = ?,
+			totp_pending_key_id = ?, totp_last_step = ?
 		WHERE id = ?`,
-		u.FullName, u.Email, string(u.Role), u.Disabled, u.PasswordHash, millis(u.UpdatedAt), u.ID)
+		u.FullName, u.Email, string(u.Role), u.Disabled, u.PasswordHash, millis(u.UpdatedAt),
+		u.MustChangePassword, nullBytes(u.TOTP.Secret), u.TOTP.KeyID, nullBytes(u.TOTP.Pending),
+		u.TOTP.PendingKeyID, u.TOTP.LastStep, u.ID)
 	if err == nil {
 		err = mustAffect(res)
 	}
@@ -166,7 +178,8 @@ func (t *tx) SaveUser(ctx context.Context, u *store.User) error {
 	return nil
 }
 
-// DeleteUser removes the user and their sessions.
+// DeleteUser removes the user and their sessions, and by the foreign
+// keys' cascade their recovery codes and challenges.
 func (t *tx) DeleteUser(ctx context.Context, id int64) error {
 	if _, err := t.q.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
 		return t.fail(fmt.Sprintf("delete user %d", id), err)

@@ -32,10 +32,47 @@ var (
 	ErrUnavailable = errors.New("store unavailable")
 )
 
-// User is a user row: the wire user and its password hash.
+// User is a user row: the wire user, its password hash and its second
+// factor. The wire user's MFA field mirrors TOTP.Enabled.
 type User struct {
 	shared.User
 	PasswordHash string
+	TOTP         TOTP
+}
+
+// TOTP is a user's time-based one-time-password factor. Secrets are stored
+// encrypted (the service layer seals them under a data key; the store
+// never sees them in clear), each with the ID of the key that sealed it.
+type TOTP struct {
+	// Secret and KeyID: the confirmed factor (nil: none).
+	Secret []byte
+	KeyID  string
+	// Pending and PendingKeyID: a secret being enrolled, not yet confirmed
+	// by a first code (nil: none).
+	Pending      []byte
+	PendingKeyID string
+	// LastStep is the time step of the last code accepted, so that no code
+	// is accepted twice.
+	LastStep int64
+}
+
+// Enabled reports whether the user has a confirmed factor.
+func (t TOTP) Enabled() bool { return len(t.Secret) > 0 }
+
+// Challenge is the second step of a sign-in with MFA: the password was
+// right, a code is awaited. It is found by ID; the token that names it is
+// the service's business.
+type Challenge struct {
+	ID        string
+	UserID    int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// Attempts counts the codes tried; UsedAt is set when one succeeded.
+	Attempts int
+	UsedAt   *time.Time
+	// Device is the device token the browser presented with the password,
+	// carried to the end of the sign-in.
+	Device string
 }
 
 // EnabledAdmin reports whether u is an admin who is not disabled.
@@ -67,6 +104,13 @@ type Session struct {
 	RevokedReason    string
 	UserAgent        string
 	IP               string
+	// AMR lists how the user authenticated (RFC 8176: "pwd", "otp") and
+	// AuthTime when, at sign-in or at the latest re-authentication. An
+	// empty AMR reads back nil; its values must be tokens of printable
+	// ASCII (see JoinAMR), or the write fails. A session stored before
+	// stores kept them reads back AMR ["pwd"] and AuthTime its CreatedAt.
+	AMR      []string
+	AuthTime time.Time
 }
 
 // Active reports whether the session is neither revoked nor expired at now.
@@ -95,8 +139,8 @@ type Attempts struct {
 
 // PurgeBefore says what Purge removes: sessions that expired or were
 // revoked before Sessions, throttle keys whose last failure is before
-// Attempts, and audit events before Audit. A zero time removes nothing of
-// its kind.
+// Attempts (and sign-in challenges that expired before then), and audit
+// events before Audit. A zero time removes nothing of its kind.
 type PurgeBefore struct {
 	Sessions time.Time
 	Attempts time.Time
@@ -106,6 +150,7 @@ type PurgeBefore struct {
 // Purged counts what Purge removed.
 type Purged struct {
 	Sessions, Attempts, Audit int
+	Challenges                int
 }
 
 // UserFilter selects users for ListUsers.
@@ -194,7 +239,8 @@ type Tx interface {
 	// SaveUser writes every field of u but ID, Username and CreatedAt.
 	// ErrNotFound.
 	SaveUser(ctx context.Context, u *User) error
-	// DeleteUser removes the user and their sessions. ErrNotFound.
+	// DeleteUser removes the user and their sessions, recovery codes and
+	// challenges. ErrNotFound.
 	DeleteUser(ctx context.Context, id int64) error
 
 	// CreateSession inserts s; its Username is ignored. ErrNotFound if the
@@ -210,6 +256,27 @@ type Tx interface {
 	// the one with ID except (may be empty), with reason at now, and
 	// returns the IDs revoked, sorted (empty, not nil, when none).
 	RevokeSessions(ctx context.Context, userID int64, except, reason string, now time.Time) ([]string, error)
+
+	// ReplaceRecoveryCodes sets the user's recovery codes to the given
+	// hashes, dropping any others; a hash given twice is one code.
+	// ErrNotFound if the user does not exist.
+	ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error
+	// ConsumeRecoveryCode removes the user's recovery code with that hash,
+	// if it exists, and reports whether it did and how many remain. Only
+	// that user's codes match; of concurrent transactions consuming one
+	// code, exactly one finds it.
+	ConsumeRecoveryCode(ctx context.Context, userID int64, hash []byte) (used bool, remaining int, err error)
+	// RecoveryCodesLeft counts the user's recovery codes (0 for a user
+	// who does not exist).
+	RecoveryCodesLeft(ctx context.Context, userID int64) (int, error)
+
+	// CreateChallenge inserts c. ErrNotFound if the user does not exist;
+	// ErrConflict if the ID is taken.
+	CreateChallenge(ctx context.Context, c *Challenge) error
+	// LockChallenge returns the challenge and holds it. ErrNotFound.
+	LockChallenge(ctx context.Context, id string) (*Challenge, error)
+	// SaveChallenge writes Attempts and UsedAt. ErrNotFound.
+	SaveChallenge(ctx context.Context, c *Challenge) error
 
 	// Purge removes what has outlived its use (see PurgeBefore) and counts
 	// it. It never removes an active session.

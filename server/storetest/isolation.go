@@ -25,6 +25,10 @@ var isolationTests = []test{
 	{"LockSession holds the session until its transaction ends", testHoldSession},
 	{"LockUser holds the user until its transaction ends", testHoldUser},
 	{"LockAttempts holds the key, failed before or not, until its transaction ends", testHoldAttempts},
+	{"LockChallenge holds the challenge until its transaction ends", testHoldChallenge},
+	{"concurrent transactions counting a challenge's attempts lose no update", testLostUpdateChallenge},
+	{"of concurrent transactions consuming one recovery code, exactly one finds it", testConcurrentConsumeOneCode},
+	{"concurrent transactions consuming a user's different codes each find theirs and count down", testConcurrentConsumeCodes},
 }
 
 // concurrency is how many transactions the lost-update tests run at once.
@@ -307,4 +311,142 @@ func testHoldAttempts(t *testing.T, f *fixture) {
 			checkAttempts(t, f.attempts(key), &store.Attempts{Key: key, Failures: tc.start + 2, LastFailure: base.Add(2 * time.Minute)})
 		})
 	}
+}
+
+func testHoldChallenge(t *testing.T, f *fixture) {
+	alice := f.user("alice", shared.RoleViewer)
+	c := f.challenge(alice, base, nil)
+	other := f.challenge(alice, base, nil)
+	secondRead := -1
+	used := base.Add(time.Minute)
+	f.holds(func(tx store.Tx, pause func()) error {
+		got, err := tx.LockChallenge(f.ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		pause()
+		got.Attempts++
+		got.UsedAt = &used
+		return tx.SaveChallenge(f.ctx, got)
+	}, func(tx store.Tx) error {
+		got, err := tx.LockChallenge(f.ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		secondRead = got.Attempts
+		if got.UsedAt == nil {
+			t.Error("the second transaction read the challenge unused, want the use the first wrote")
+		}
+		got.Attempts++
+		return tx.SaveChallenge(f.ctx, got)
+	})
+	if secondRead != 1 {
+		t.Errorf("the second transaction read %d attempts, want 1, which the first wrote", secondRead)
+	}
+	want := *c
+	want.Attempts, want.UsedAt = 2, &used
+	got, err := f.getChallenge(c.ID)
+	f.must(err, "LockChallenge")
+	checkChallenge(t, got, &want)
+	got, err = f.getChallenge(other.ID)
+	f.must(err, "LockChallenge(other)")
+	checkChallenge(t, got, other)
+}
+
+func testLostUpdateChallenge(t *testing.T, f *fixture) {
+	c := f.challenge(f.user("alice", shared.RoleViewer), base, nil)
+	f.counts("Attempts", 0, func(tx store.Tx) (int, error) {
+		got, err := tx.LockChallenge(f.ctx, c.ID)
+		if err != nil {
+			return 0, err
+		}
+		read := got.Attempts
+		time.Sleep(widen)
+		got.Attempts++
+		return read, tx.SaveChallenge(f.ctx, got)
+	}, func() int {
+		got, err := f.getChallenge(c.ID)
+		f.must(err, "LockChallenge")
+		return got.Attempts
+	})
+}
+
+func testConcurrentConsumeOneCode(t *testing.T, f *fixture) {
+	alice := f.user("alice", shared.RoleViewer)
+	bob := f.user("bob", shared.RoleViewer)
+	f.replaceCodes(alice.ID, codes("c0", "c1", "c2"))
+	f.replaceCodes(bob.ID, codes("c0"))
+	results := make([]consumed, concurrency)
+	errs := concurrently(concurrency, func(i int) error {
+		return f.s.Update(f.ctx, func(tx store.Tx) error {
+			used, left, err := tx.ConsumeRecoveryCode(f.ctx, alice.ID, code("c1"))
+			if err != nil {
+				return err
+			}
+			results[i] = consumed{used, left} // the last run's answer
+			time.Sleep(widen)
+			return nil
+		})
+	})
+	winners := 0
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("transaction %d: %v", i, err)
+			continue
+		}
+		if results[i].used {
+			winners++
+		}
+		if results[i].left != 2 {
+			t.Errorf("transaction %d: %d codes left, want 2", i, results[i].left)
+		}
+	}
+	if winners != 1 {
+		t.Errorf("%d of %d concurrent transactions consumed one code, want exactly 1", winners, concurrency)
+	}
+	f.wantLeft("alice", alice.ID, 2)
+	f.wantLeft("bob", bob.ID, 1)
+	f.wantConsume("c1 once more", alice.ID, code("c1"), consumed{false, 2})
+}
+
+func testConcurrentConsumeCodes(t *testing.T, f *fixture) {
+	const n = 10
+	alice := f.user("alice", shared.RoleViewer)
+	var names []string
+	for i := range n + 2 {
+		names = append(names, fmt.Sprint("c", i))
+	}
+	f.replaceCodes(alice.ID, codes(names...))
+	results := make([]consumed, n)
+	errs := concurrently(n, func(i int) error {
+		return f.s.Update(f.ctx, func(tx store.Tx) error {
+			used, left, err := tx.ConsumeRecoveryCode(f.ctx, alice.ID, code(names[i]))
+			if err != nil {
+				return err
+			}
+			results[i] = consumed{used, left}
+			time.Sleep(widen)
+			return nil
+		})
+	})
+	var lefts []int
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("transaction %d: %v", i, err)
+			continue
+		}
+		if !results[i].used {
+			t.Errorf("transaction %d did not find its code", i)
+		}
+		lefts = append(lefts, results[i].left)
+	}
+	// As if one after the other: each saw the ones before it.
+	want := []int{}
+	for i := range n {
+		want = append(want, 2+i)
+	}
+	if got := slices.Sorted(slices.Values(lefts)); !slices.Equal(got, want) {
+		t.Errorf("the transactions counted %v codes left, want each of %v once", got, want)
+	}
+	f.wantLeft("alice", alice.ID, 2)
 }

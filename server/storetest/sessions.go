@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ var sessionTests = []test{
 	{"CreateSession with a taken ID fails with ErrConflict, and nothing changes", testCreateSessionConflict},
 	{"SaveSession writes every field but the ID, the user and the creation time", testSaveSession},
 	{"SaveSession of a session that does not exist fails with ErrNotFound and creates none", testSaveSessionNotFound},
+	{"CreateSession and SaveSession refuse an AMR value that would not read back as written, and change nothing", testSessionAMRRefused},
 	{"RevokeSessions revokes the user's unrevoked sessions but one and returns their IDs sorted", testRevokeSessions},
 	{"RevokeSessions with nothing to revoke returns an empty list", testRevokeSessionsNone},
 	{"ListSessions returns sessions newest first, filtered, paged and with usernames", testListSessions},
@@ -43,6 +45,17 @@ func testCreateSession(t *testing.T, f *fixture) {
 		{"a session at a high generation", func(s *store.Session) { s.RefreshGen = 1<<53 + 1 }},
 		{"a session without user agent and IP", func(s *store.Session) { s.UserAgent, s.IP = "", "" }},
 		{"a session whose Username is wrong", func(s *store.Session) { s.Username = "mallory" }},
+		{"a session signed in with two factors", func(s *store.Session) {
+			s.AMR, s.AuthTime = []string{"pwd", "otp"}, base.Add(time.Second)
+		}},
+		{"a session re-authenticated in a time zone, below the millisecond", func(s *store.Session) {
+			s.AuthTime = base.Add(2*time.Hour + 123_456_789).In(india)
+		}},
+		{"a session without AMR", func(s *store.Session) { s.AMR = nil }},
+		{"a session with an empty AMR, which reads back nil", func(s *store.Session) { s.AMR = []string{} }},
+		{"a session with many methods, in order", func(s *store.Session) {
+			s.AMR = []string{"otp", "pwd", "hwk", "mfa", "x-custom_1.2"}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := f.sub(t)
@@ -126,7 +139,18 @@ func testSaveSession(t *testing.T, f *fixture) {
 			s.RevokedAt, s.RevokedReason = &revokedAt, shared.RevokedRefreshReuse
 			s.UserAgent = "curl/8.0 “ünïcode”"
 			s.IP = "2001:db8::42"
+			s.AMR = []string{"pwd", "otp"}
+			s.AuthTime = later(3 * time.Hour)
 		}},
+		{"a re-authentication with a second factor", nil, func(s *store.Session) {
+			s.AMR, s.AuthTime = []string{"pwd", "otp"}, later(time.Hour)
+		}},
+		{"a re-authentication with the password only", func(s *store.Session) { s.AMR = []string{"pwd", "otp"} },
+			func(s *store.Session) { s.AMR, s.AuthTime = []string{"pwd"}, later(2*time.Hour) }},
+		{"the AMR cleared", nil, func(s *store.Session) { s.AMR = nil }},
+		{"the AMR emptied", nil, func(s *store.Session) { s.AMR = []string{} }},
+		{"an AMR given to a session without one", func(s *store.Session) { s.AMR = nil },
+			func(s *store.Session) { s.AMR = []string{"pwd"} }},
 		{"a rotation", nil, func(s *store.Session) {
 			s.RefreshGen++
 			s.RotatedAt, s.LastSeenAt = later(time.Hour), later(time.Hour)
@@ -281,10 +305,15 @@ func sessionSet(f *fixture) (map[string]*store.Session, time.Time) {
 	return map[string]*store.Session{
 		"a1": f.session(alice, at(0), nil),
 		"b1": f.session(bob, at(1), nil),
-		"a2": f.session(alice, at(2), revokedAs(shared.RevokedLogout, at(10))),
+		"a2": f.session(alice, at(2), func(s *store.Session) {
+			revokedAs(shared.RevokedLogout, at(10))(s)
+			s.AMR = nil
+		}),
 		"a3": f.session(alice, at(3), func(s *store.Session) { s.ExpiresAt = now }),
 		"b2": f.session(bob, at(4), func(s *store.Session) { s.ExpiresAt = now.Add(-time.Millisecond) }),
-		"a4": f.session(alice, at(5), nil),
+		"a4": f.session(alice, at(5), func(s *store.Session) {
+			s.AMR, s.AuthTime = []string{"pwd", "otp"}, at(20)
+		}),
 		"b3": f.session(bob, at(6), func(s *store.Session) { s.ExpiresAt = now.Add(time.Millisecond) }),
 	}, now
 }
@@ -388,5 +417,38 @@ func testCountActiveSessions(t *testing.T, f *fixture) {
 		if n != tc.want {
 			t.Errorf("CountActiveSessions(%s) = %d, want %d", tc.name, n, tc.want)
 		}
+	}
+}
+
+func testSessionAMRRefused(t *testing.T, f *fixture) {
+	u := f.user("alice", shared.RoleViewer)
+	stored := f.session(u, base, nil)
+	for _, amr := range [][]string{
+		{""},
+		{"pwd", ""},
+		{"pwd otp"},
+		{"pwd\t"},
+		{"pwd\n"},
+		{"pwd\x00"},
+		{"pässword"},
+		{"\x7f"},
+	} {
+		t.Run(fmt.Sprintf("%q", amr), func(t *testing.T) {
+			s := newSession(u, base)
+			s.AMR = amr
+			err := f.s.Update(f.ctx, func(tx store.Tx) error { return tx.CreateSession(f.ctx, s) })
+			if err == nil {
+				t.Errorf("CreateSession with AMR %q succeeded", amr)
+			}
+			_, err = f.s.SessionByID(f.ctx, s.ID)
+			checkErr(t, "SessionByID(refused session)", err, store.ErrNotFound)
+
+			save := *stored
+			save.AMR, save.RefreshGen = amr, 99
+			if err := f.s.Update(f.ctx, func(tx store.Tx) error { return tx.SaveSession(f.ctx, &save) }); err == nil {
+				t.Errorf("SaveSession with AMR %q succeeded", amr)
+			}
+			checkSession(t, f.getSession(stored.ID), stored)
+		})
 	}
 }

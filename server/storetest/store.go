@@ -52,6 +52,7 @@ func testTimes(t *testing.T, f *fixture) {
 				s.RefreshExpiresAt = at(time.Minute + 3)
 				s.RotatedAt = at(time.Second + 4)
 				s.RevokedAt, s.RevokedReason = ptr(at(5*time.Second+5)), shared.RevokedLogout
+				s.AuthTime = at(14)
 			})
 			checkSession(t, f.getSession(s.ID), s)
 			s.LastSeenAt = at(time.Hour + 6)
@@ -59,6 +60,7 @@ func testTimes(t *testing.T, f *fixture) {
 			s.RefreshExpiresAt = at(time.Hour + 8)
 			s.RotatedAt = at(time.Hour + 9)
 			s.RevokedAt = ptr(at(time.Hour + 10))
+			s.AuthTime = at(time.Hour + 15)
 			f.update(func(tx store.Tx) error { return tx.SaveSession(f.ctx, s) })
 			checkSession(t, f.getSession(s.ID), s)
 			s2 := f.session(u, at(time.Second), nil)
@@ -84,6 +86,17 @@ func testTimes(t *testing.T, f *fixture) {
 				checkSession(t, gs, s)
 				return nil
 			})
+
+			// Challenges.
+			c := f.challenge(u, at(16), func(c *store.Challenge) { c.ExpiresAt = at(5*time.Minute + 17) })
+			got, err := f.getChallenge(c.ID)
+			f.must(err, "LockChallenge")
+			checkChallenge(t, got, c)
+			c.UsedAt = ptr(at(time.Minute + 18))
+			f.update(func(tx store.Tx) error { return tx.SaveChallenge(f.ctx, c) })
+			got, err = f.getChallenge(c.ID)
+			f.must(err, "LockChallenge")
+			checkChallenge(t, got, c)
 
 			// Attempts.
 			a := &store.Attempts{Key: "times:" + tc.name, Failures: 1, LastFailure: at(12)}
@@ -165,6 +178,19 @@ func testNotFound(t *testing.T, f *fixture) {
 		}},
 		{"SaveSession", func(ctx context.Context, tx store.Tx) error {
 			return tx.SaveSession(ctx, orphan)
+		}},
+		{"ReplaceRecoveryCodes of a user who does not exist", func(ctx context.Context, tx store.Tx) error {
+			return tx.ReplaceRecoveryCodes(ctx, missing, codes("x"))
+		}},
+		{"CreateChallenge of a user who does not exist", func(ctx context.Context, tx store.Tx) error {
+			return tx.CreateChallenge(ctx, newChallenge(ghost, base))
+		}},
+		{"LockChallenge", func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.LockChallenge(ctx, "no-such-challenge")
+			return err
+		}},
+		{"SaveChallenge", func(ctx context.Context, tx store.Tx) error {
+			return tx.SaveChallenge(ctx, newChallenge(u, base))
 		}},
 	}
 	for _, tc := range reads {
@@ -274,6 +300,7 @@ func closedCalls(u *store.User, s *store.Session) []struct {
 var sqlWords = []string{
 	"SELECT", "INSERT", "UPDATE ", "DELETE", "WHERE", "VALUES", "UNIQUE", "FOREIGN KEY",
 	"constraint", "SQLSTATE", "users.username", "sessions.id", "sessions.user_id",
+	"challenges.id", "challenges.user_id", "recovery_codes.", "bytea",
 }
 
 func testErrorsShowNoSQL(t *testing.T, f *fixture) {
@@ -302,6 +329,28 @@ func testErrorsShowNoSQL(t *testing.T, f *fixture) {
 	tx("LockUser(missing)", func(tx store.Tx) error {
 		_, err := tx.LockUser(f.ctx, ghost.ID)
 		return err
+	})
+	c := f.challenge(u, base, nil)
+	tx("CreateChallenge(taken ID)", func(tx store.Tx) error {
+		dup := newChallenge(u, base)
+		dup.ID = c.ID
+		return tx.CreateChallenge(f.ctx, dup)
+	})
+	tx("CreateChallenge(user who does not exist)", func(tx store.Tx) error {
+		return tx.CreateChallenge(f.ctx, newChallenge(ghost, base))
+	})
+	tx("LockChallenge(missing)", func(tx store.Tx) error {
+		_, err := tx.LockChallenge(f.ctx, "no-such-challenge")
+		return err
+	})
+	tx("SaveChallenge(missing)", func(tx store.Tx) error { return tx.SaveChallenge(f.ctx, newChallenge(u, base)) })
+	tx("ReplaceRecoveryCodes(user who does not exist)", func(tx store.Tx) error {
+		return tx.ReplaceRecoveryCodes(f.ctx, ghost.ID, codes("x", "y"))
+	})
+	tx("CreateSession(AMR that does not read back)", func(tx store.Tx) error {
+		s := newSession(u, base)
+		s.AMR = []string{"pwd otp"}
+		return tx.CreateSession(f.ctx, s)
 	})
 	_, err := f.s.UserByUsername(f.ctx, "ghost")
 	calls = append(calls, call{"UserByUsername(missing)", err})

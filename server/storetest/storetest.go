@@ -25,6 +25,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -49,6 +50,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"users", userTests},
 		{"admins", adminTests},
 		{"sessions", sessionTests},
+		{"recovery codes", recoveryCodeTests},
+		{"challenges", challengeTests},
 		{"attempts", attemptTests},
 		{"audit", auditTests},
 		{"purge", purgeTests},
@@ -188,6 +191,8 @@ func newSession(u *store.User, created time.Time) *store.Session {
 		RotatedAt:        created,
 		UserAgent:        "storetest/1.0",
 		IP:               "192.0.2.1",
+		AMR:              []string{"pwd"},
+		AuthTime:         created,
 	}
 }
 
@@ -239,6 +244,86 @@ func (f *fixture) wantUnrevoked(id string) {
 	if s := f.getSession(id); s.RevokedAt != nil || s.RevokedReason != "" {
 		f.t.Errorf("session %s revoked at %s with reason %q, want not revoked", id, fmtTime(s.RevokedAt), s.RevokedReason)
 	}
+}
+
+// newChallenge returns an unused challenge of u created at created that
+// expires five minutes later, with an ID of its own.
+func newChallenge(u *store.User, created time.Time) *store.Challenge {
+	return &store.Challenge{
+		ID:        fmt.Sprintf("challenge-%d", seq.Add(1)),
+		UserID:    u.ID,
+		CreatedAt: created,
+		ExpiresAt: created.Add(5 * time.Minute),
+		Device:    "device-token-of-" + u.Username,
+	}
+}
+
+// challenge creates a challenge of u created at created, with modify, when
+// not nil, applied before it is stored.
+func (f *fixture) challenge(u *store.User, created time.Time, modify func(*store.Challenge)) *store.Challenge {
+	f.t.Helper()
+	c := newChallenge(u, created)
+	if modify != nil {
+		modify(c)
+	}
+	f.must(f.s.Update(f.ctx, func(tx store.Tx) error { return tx.CreateChallenge(f.ctx, c) }),
+		"CreateChallenge(%q)", c.ID)
+	return c
+}
+
+// getChallenge reads the challenge with LockChallenge in a transaction of
+// its own.
+func (f *fixture) getChallenge(id string) (*store.Challenge, error) {
+	var c *store.Challenge
+	err := f.s.Update(f.ctx, func(tx store.Tx) (err error) {
+		c, err = tx.LockChallenge(f.ctx, id)
+		return err
+	})
+	return c, err
+}
+
+// code returns the hash of the recovery code named name, as the service
+// stores it: SHA-256, binary.
+func code(name string) []byte {
+	h := sha256.Sum256([]byte(name))
+	return h[:]
+}
+
+// codes returns the hashes of the recovery codes named names.
+func codes(names ...string) [][]byte {
+	var hs [][]byte
+	for _, n := range names {
+		hs = append(hs, code(n))
+	}
+	return hs
+}
+
+// replaceCodes sets the user's recovery codes in a transaction of its own.
+func (f *fixture) replaceCodes(userID int64, hashes [][]byte) {
+	f.t.Helper()
+	f.must(f.s.Update(f.ctx, func(tx store.Tx) error { return tx.ReplaceRecoveryCodes(f.ctx, userID, hashes) }),
+		"ReplaceRecoveryCodes(%d)", userID)
+}
+
+// consume consumes a recovery code in a transaction of its own.
+func (f *fixture) consume(userID int64, hash []byte) (used bool, left int) {
+	f.t.Helper()
+	f.must(f.s.Update(f.ctx, func(tx store.Tx) (err error) {
+		used, left, err = tx.ConsumeRecoveryCode(f.ctx, userID, hash)
+		return err
+	}), "ConsumeRecoveryCode(%d)", userID)
+	return used, left
+}
+
+// codesLeft counts the user's recovery codes in a transaction of its own.
+func (f *fixture) codesLeft(userID int64) int {
+	f.t.Helper()
+	var n int
+	f.must(f.s.Update(f.ctx, func(tx store.Tx) (err error) {
+		n, err = tx.RecoveryCodesLeft(f.ctx, userID)
+		return err
+	}), "RecoveryCodesLeft(%d)", userID)
+	return n
 }
 
 // attempts reads the attempts under key in a transaction of their own.
@@ -305,11 +390,19 @@ func checkUser(t *testing.T, got, want *store.User) {
 		{"Role", got.Role, want.Role},
 		{"Disabled", got.Disabled, want.Disabled},
 		{"PasswordHash", got.PasswordHash, want.PasswordHash},
+		{"MustChangePassword", got.MustChangePassword, want.MustChangePassword},
+		{"TOTP.KeyID", got.TOTP.KeyID, want.TOTP.KeyID},
+		{"TOTP.PendingKeyID", got.TOTP.PendingKeyID, want.TOTP.PendingKeyID},
+		{"TOTP.LastStep", got.TOTP.LastStep, want.TOTP.LastStep},
+		// Derived from the factor on every read, whatever the writer said.
+		{"MFA", got.MFA, want.TOTP.Enabled()},
 	} {
 		if c.got != c.want {
 			t.Errorf("user %q: %s = %#v, want %#v", want.Username, c.name, c.got, c.want)
 		}
 	}
+	checkBytes(t, fmt.Sprintf("user %q: TOTP.Secret", want.Username), got.TOTP.Secret, want.TOTP.Secret)
+	checkBytes(t, fmt.Sprintf("user %q: TOTP.Pending", want.Username), got.TOTP.Pending, want.TOTP.Pending)
 	if !sameTime(got.CreatedAt, ms(want.CreatedAt)) {
 		t.Errorf("user %q: CreatedAt = %v, want %v", want.Username, got.CreatedAt, ms(want.CreatedAt))
 	}
@@ -346,6 +439,14 @@ func checkSession(t *testing.T, got, want *store.Session) {
 	if !bytes.Equal(got.RefreshSalt, want.RefreshSalt) {
 		t.Errorf("session %s: RefreshSalt = %x, want %x", want.ID, got.RefreshSalt, want.RefreshSalt)
 	}
+	// An empty AMR reads back nil.
+	if !slices.Equal(got.AMR, want.AMR) || (len(want.AMR) == 0) != (got.AMR == nil) {
+		wantAMR := want.AMR
+		if len(wantAMR) == 0 {
+			wantAMR = nil
+		}
+		t.Errorf("session %s: AMR = %#v, want %#v", want.ID, got.AMR, wantAMR)
+	}
 	for _, c := range []struct {
 		name      string
 		got, want time.Time
@@ -355,6 +456,7 @@ func checkSession(t *testing.T, got, want *store.Session) {
 		{"ExpiresAt", got.ExpiresAt, want.ExpiresAt},
 		{"RefreshExpiresAt", got.RefreshExpiresAt, want.RefreshExpiresAt},
 		{"RotatedAt", got.RotatedAt, want.RotatedAt},
+		{"AuthTime", got.AuthTime, want.AuthTime},
 	} {
 		if !sameTime(c.got, ms(c.want)) {
 			t.Errorf("session %s: %s = %v, want %v", want.ID, c.name, c.got, ms(c.want))
@@ -400,6 +502,44 @@ func checkEvent(t *testing.T, got, want shared.AuditEvent) {
 	got.Time = want.Time
 	if got != want {
 		t.Errorf("event = %+v, want %+v", got, want)
+	}
+}
+
+// checkBytes reports a mistake unless got holds the bytes of want, and is
+// nil when want is empty: a store reads back no bytes as nil.
+func checkBytes(t *testing.T, what string, got, want []byte) {
+	t.Helper()
+	if !bytes.Equal(got, want) || (len(want) == 0) != (got == nil) {
+		if len(want) == 0 {
+			want = nil
+		}
+		t.Errorf("%s = %#v, want %#v", what, got, want)
+	}
+}
+
+// checkChallenge reports every field of got that differs from want, times
+// compared at millisecond precision.
+func checkChallenge(t *testing.T, got, want *store.Challenge) {
+	t.Helper()
+	if got == nil {
+		t.Errorf("challenge is nil, want %q", want.ID)
+		return
+	}
+	if got.ID != want.ID || got.UserID != want.UserID || got.Attempts != want.Attempts || got.Device != want.Device {
+		t.Errorf("challenge %s: ID %q, UserID %d, Attempts %d, Device %q; want %q, %d, %d, %q", want.ID,
+			got.ID, got.UserID, got.Attempts, got.Device, want.ID, want.UserID, want.Attempts, want.Device)
+	}
+	if !sameTime(got.CreatedAt, ms(want.CreatedAt)) {
+		t.Errorf("challenge %s: CreatedAt = %v, want %v", want.ID, got.CreatedAt, ms(want.CreatedAt))
+	}
+	if !sameTime(got.ExpiresAt, ms(want.ExpiresAt)) {
+		t.Errorf("challenge %s: ExpiresAt = %v, want %v", want.ID, got.ExpiresAt, ms(want.ExpiresAt))
+	}
+	switch {
+	case (got.UsedAt == nil) != (want.UsedAt == nil):
+		t.Errorf("challenge %s: UsedAt = %v, want %v", want.ID, fmtTime(got.UsedAt), fmtTime(want.UsedAt))
+	case got.UsedAt != nil && !sameTime(*got.UsedAt, ms(*want.UsedAt)):
+		t.Errorf("challenge %s: UsedAt = %v, want %v", want.ID, *got.UsedAt, ms(*want.UsedAt))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -30,7 +31,14 @@ type state struct {
 	events   []shared.AuditEvent
 	signIns  []shared.HourCount
 	admins   []int64
+	// codes counts the recovery codes of each user, by username;
+	// challenge is populateChallenge, nil when there is none.
+	codes     map[string]int
+	challenge *store.Challenge
 }
+
+// populateChallenge is the ID of the challenge populate makes.
+const populateChallenge = "challenge-of-alice"
 
 // attemptKeys are the keys state reads.
 var attemptKeys = []string{"account:alice", "account:bob", "account:carol"}
@@ -57,6 +65,15 @@ func (f *fixture) state() *state {
 	s.signIns, err = f.s.CountSignIns(f.ctx, base.Add(-24*time.Hour))
 	f.must(err, "CountSignIns")
 	s.admins = f.enabledAdmins()
+	s.codes = map[string]int{}
+	for _, u := range s.users {
+		s.codes[u.Username] = f.codesLeft(u.ID)
+	}
+	c, err := f.getChallenge(populateChallenge)
+	if !errors.Is(err, store.ErrNotFound) {
+		f.must(err, "LockChallenge")
+		s.challenge = c
+	}
 	return &s
 }
 
@@ -103,6 +120,15 @@ func checkState(t *testing.T, got, want *state) {
 	if !slices.Equal(got.admins, want.admins) {
 		t.Errorf("LockEnabledAdmins = %v, want %v", got.admins, want.admins)
 	}
+	if !maps.Equal(got.codes, want.codes) {
+		t.Errorf("recovery codes left = %v, want %v", got.codes, want.codes)
+	}
+	switch {
+	case (got.challenge == nil) != (want.challenge == nil):
+		t.Errorf("challenge %s: %+v, want %+v", populateChallenge, got.challenge, want.challenge)
+	case got.challenge != nil:
+		checkChallenge(t, got.challenge, want.challenge)
+	}
 }
 
 // populate fills the store with two users, their sessions, attempts and
@@ -119,6 +145,9 @@ func (f *fixture) populate() (alice, bob *store.User, ss []*store.Session) {
 	f.saveAttempts(&store.Attempts{Key: "account:alice", Failures: 2, LastFailure: base})
 	f.saveAttempts(&store.Attempts{Key: "account:bob", Failures: 1, LastFailure: base})
 	f.audit(&shared.AuditEvent{Time: base, Actor: "alice", Action: shared.ActionLogin, Outcome: shared.OutcomeOK})
+	f.replaceCodes(alice.ID, codes("a1", "a2", "a3"))
+	f.replaceCodes(bob.ID, codes("b1"))
+	f.challenge(alice, base, func(c *store.Challenge) { c.ID = populateChallenge })
 	return alice, bob, ss
 }
 
@@ -133,16 +162,35 @@ func writeAll(ctx context.Context, tx store.Tx, alice, bob *store.User, ss []*st
 	}
 	a := *alice
 	a.Role, a.FullName, a.PasswordHash, a.UpdatedAt = shared.RoleAdmin, "Changed", "changed", base.Add(time.Hour)
+	a.MustChangePassword, a.TOTP = true, store.TOTP{Secret: []byte("secret"), KeyID: "k", LastStep: 7}
 	if err := tx.SaveUser(ctx, &a); err != nil {
 		return fmt.Errorf("SaveUser: %w", err)
 	}
 	s := *ss[0]
 	s.RefreshGen, s.RotatedAt = s.RefreshGen+1, base.Add(time.Hour)
+	s.AMR, s.AuthTime = []string{"pwd", "otp"}, base.Add(time.Hour)
 	if err := tx.SaveSession(ctx, &s); err != nil {
 		return fmt.Errorf("SaveSession: %w", err)
 	}
 	if _, err := tx.RevokeSessions(ctx, alice.ID, s.ID, shared.RevokedPasswordChange, base.Add(time.Hour)); err != nil {
 		return fmt.Errorf("RevokeSessions: %w", err)
+	}
+	if used, _, err := tx.ConsumeRecoveryCode(ctx, alice.ID, code("a2")); err != nil || !used {
+		return fmt.Errorf("ConsumeRecoveryCode = %t, %w", used, err)
+	}
+	if err := tx.ReplaceRecoveryCodes(ctx, carol.ID, codes("c1", "c2")); err != nil {
+		return fmt.Errorf("ReplaceRecoveryCodes: %w", err)
+	}
+	c, err := tx.LockChallenge(ctx, populateChallenge)
+	if err != nil {
+		return fmt.Errorf("LockChallenge: %w", err)
+	}
+	c.Attempts, c.UsedAt = c.Attempts+1, ptr(base.Add(time.Hour))
+	if err := tx.SaveChallenge(ctx, c); err != nil {
+		return fmt.Errorf("SaveChallenge: %w", err)
+	}
+	if err := tx.CreateChallenge(ctx, newChallenge(carol, base)); err != nil {
+		return fmt.Errorf("CreateChallenge: %w", err)
 	}
 	if err := tx.DeleteUser(ctx, bob.ID); err != nil {
 		return fmt.Errorf("DeleteUser: %w", err)
@@ -190,7 +238,8 @@ func testRollback(t *testing.T, f *fixture) {
 	after := f.state()
 	if slices.Equal(usernames(after.users), usernames(before.users)) || after.roles[shared.RoleViewer] == before.roles[shared.RoleViewer] ||
 		after.active == before.active || after.attempts["account:carol"].Failures == 0 ||
-		len(after.events) == len(before.events) || slices.Equal(after.admins, before.admins) {
+		len(after.events) == len(before.events) || slices.Equal(after.admins, before.admins) ||
+		after.codes["alice"] == before.codes["alice"] || after.challenge.Attempts == before.challenge.Attempts {
 		t.Errorf("the committed writes left the state as it was: %+v", after)
 	}
 }
@@ -435,10 +484,10 @@ func testUncommittedInvisible(t *testing.T, f *fixture) {
 		if err := writeAll(f.ctx, tx, alice, bob, ss); err != nil {
 			return err
 		}
-		// Read through the store, not the transaction; attempts and
-		// enabled admins can be read in a transaction only, and are left
-		// out.
-		during = &state{attempts: before.attempts, admins: before.admins}
+		// Read through the store, not the transaction; attempts, enabled
+		// admins, recovery codes and challenges can be read in a
+		// transaction only, and are left out.
+		during = &state{attempts: before.attempts, admins: before.admins, codes: before.codes, challenge: before.challenge}
 		var err error
 		if during.users, _, err = f.s.ListUsers(f.ctx, store.UserFilter{}); err != nil {
 			return err

@@ -16,6 +16,8 @@ var userTests = []test{
 	{"CreateUser fails with ErrConflict when the username is taken, and nothing changes", testCreateUserConflict},
 	{"UserByID and UserByUsername find the user with that exact ID or username only", testUserLookups},
 	{"SaveUser writes every field but the ID, the username and the creation time", testSaveUser},
+	{"the second factor and the forced password change round-trip through every read, MFA derived from the factor", testUserSecondFactor},
+	{"SaveUser writes the second factor through enrolment, use, re-enrolment and removal", testSaveUserSecondFactor},
 	{"SaveUser of a user who does not exist fails with ErrNotFound and creates no one", testSaveUserNotFound},
 	{"DeleteUser removes the user and all their sessions and frees the username", testDeleteUser},
 	{"DeleteUser of a user who does not exist fails with ErrNotFound", testDeleteUserNotFound},
@@ -195,6 +197,9 @@ func testSaveUser(t *testing.T, f *fixture) {
 			u.FullName, u.Email = "Everything New", "all@example.com"
 			u.Role, u.Disabled = shared.RoleAdmin, true
 			u.PasswordHash = "$2a$12$new"
+			u.MustChangePassword = true
+			u.TOTP = store.TOTP{Secret: []byte("sealed\x00secret\xff"), KeyID: "key-1",
+				Pending: []byte("sealed pending"), PendingKeyID: "key-2", LastStep: 58_000_001}
 		}},
 		{"the full name", func(u *store.User) { u.FullName = "Ünïcødé “Name”" }},
 		{"the e-mail, cleared", func(u *store.User) { u.Email = "" }},
@@ -435,4 +440,157 @@ func testCountUsersByRole(t *testing.T, f *fixture) {
 	a2.Role = shared.RoleManager
 	f.update(func(tx store.Tx) error { return tx.SaveUser(f.ctx, a2) })
 	check("after a demotion", map[shared.Role]int{shared.RoleViewer: 2, shared.RoleManager: 1, shared.RoleAdmin: 2})
+}
+
+// secondFactorUsers are users in every state of the second factor, by
+// username.
+func secondFactorUsers() []*store.User {
+	with := func(name string, change func(u *store.User)) *store.User {
+		u := newUser(name, shared.RoleViewer)
+		change(u)
+		return u
+	}
+	return []*store.User{
+		newUser("none", shared.RoleViewer),
+		with("pending", func(u *store.User) {
+			u.TOTP = store.TOTP{Pending: []byte{0x00, 0x01, 0xfe, 0xff, 0x00}, PendingKeyID: "key-a"}
+		}),
+		with("enrolled", func(u *store.User) {
+			u.Role = shared.RoleAdmin
+			u.TOTP = store.TOTP{Secret: []byte("\x00sealed secret\xff\x80"), KeyID: "key-b", LastStep: 58_000_000}
+		}),
+		with("re-enrolling", func(u *store.User) {
+			u.TOTP = store.TOTP{Secret: []byte("old secret"), KeyID: "key-a",
+				Pending: []byte("new secret"), PendingKeyID: "key-b", LastStep: 1<<62 + 1}
+		}),
+		with("must-change", func(u *store.User) { u.MustChangePassword = true }),
+		with("enrolled-must-change", func(u *store.User) {
+			u.MustChangePassword = true
+			u.TOTP = store.TOTP{Secret: []byte{1}, KeyID: "k"}
+		}),
+		// The wire field is the writer's mistake: it is derived, not stored.
+		with("claims-mfa", func(u *store.User) { u.MFA = true }),
+		with("denies-mfa", func(u *store.User) {
+			u.MFA = false
+			u.TOTP = store.TOTP{Secret: []byte("secret"), KeyID: "key-c"}
+		}),
+	}
+}
+
+func testUserSecondFactor(t *testing.T, f *fixture) {
+	want := map[string]*store.User{}
+	for i, u := range secondFactorUsers() {
+		u.CreatedAt = base.Add(time.Duration(i) * time.Minute)
+		f.createUser(u)
+		want[u.Username] = u
+	}
+	check := func(t *testing.T, how string, got *store.User) {
+		t.Helper()
+		w, ok := want[got.Username]
+		if !ok {
+			t.Errorf("%s: an unexpected user %q", how, got.Username)
+			return
+		}
+		checkUser(t, got, w)
+	}
+	reads := func(t *testing.T, r store.Reader) {
+		for _, w := range want {
+			got, err := r.UserByID(f.ctx, w.ID)
+			f.must(err, "UserByID(%q)", w.Username)
+			check(t, "UserByID", got)
+			got, err = r.UserByUsername(f.ctx, w.Username)
+			f.must(err, "UserByUsername(%q)", w.Username)
+			check(t, "UserByUsername", got)
+		}
+		users, total, err := r.ListUsers(f.ctx, store.UserFilter{})
+		f.must(err, "ListUsers")
+		if total != len(want) || len(users) != len(want) {
+			t.Errorf("ListUsers = %q, total %d; want %d users", usernames(users), total, len(want))
+		}
+		for _, u := range users {
+			check(t, "ListUsers", u)
+		}
+		users, _, err = r.ListUsers(f.ctx, store.UserFilter{Query: "ENROL", Offset: 1, Limit: 2})
+		f.must(err, "ListUsers(a page of a query)")
+		if got := usernames(users); !slices.Equal(got, []string{"re-enrolling", "enrolled"}) {
+			t.Errorf("ListUsers(a page of a query) = %q, want re-enrolling and enrolled", got)
+		}
+		for _, u := range users {
+			check(t, "ListUsers(a page of a query)", u)
+		}
+	}
+	t.Run("through the store", func(t *testing.T) { reads(t, f.s) })
+	t.Run("through a transaction", func(t *testing.T) {
+		f.update(func(tx store.Tx) error {
+			reads(t, tx)
+			for _, w := range want {
+				got, err := tx.LockUser(f.ctx, w.ID)
+				if err != nil {
+					return err
+				}
+				check(t, "LockUser", got)
+			}
+			return nil
+		})
+	})
+	for name, mfa := range map[string]bool{"none": false, "pending": false, "enrolled": true, "re-enrolling": true,
+		"claims-mfa": false, "denies-mfa": true} {
+		if got := f.getUser(want[name].ID); got.MFA != mfa {
+			t.Errorf("user %q: MFA = %t, want %t", name, got.MFA, mfa)
+		}
+	}
+}
+
+func testSaveUserSecondFactor(t *testing.T, f *fixture) {
+	u := f.user("alice", shared.RoleManager)
+	bystander := f.createUser(secondFactorUsers()[2]) // enrolled
+	step := base
+	for _, tc := range []struct {
+		name   string
+		change func(u *store.User)
+	}{
+		{"an enrolment starts", func(u *store.User) {
+			u.TOTP.Pending, u.TOTP.PendingKeyID = []byte("pending secret"), "key-1"
+		}},
+		{"an enrolment restarts", func(u *store.User) {
+			u.TOTP.Pending = []byte("another pending secret")
+		}},
+		{"the enrolment is confirmed by a code", func(u *store.User) {
+			u.TOTP = store.TOTP{Secret: u.TOTP.Pending, KeyID: u.TOTP.PendingKeyID, LastStep: 58_000_000}
+		}},
+		{"a code is used", func(u *store.User) { u.TOTP.LastStep++ }},
+		{"the secret is sealed again under a new key", func(u *store.User) {
+			u.TOTP.Secret, u.TOTP.KeyID = []byte("resealed"), "key-2"
+		}},
+		{"a re-enrolment starts while the factor stays", func(u *store.User) {
+			u.TOTP.Pending, u.TOTP.PendingKeyID = []byte("next secret"), "key-2"
+		}},
+		{"the re-enrolment is confirmed", func(u *store.User) {
+			u.TOTP = store.TOTP{Secret: u.TOTP.Pending, KeyID: u.TOTP.PendingKeyID, LastStep: 58_000_010}
+		}},
+		{"an administrator sets the password", func(u *store.User) { u.MustChangePassword = true }},
+		{"the user changes it", func(u *store.User) { u.MustChangePassword = false }},
+		{"the factor is removed, with the wire field left saying MFA", func(u *store.User) {
+			u.TOTP = store.TOTP{}
+			u.MFA = true
+		}},
+		{"an enrolment starts with empty, not nil, bytes for the secret", func(u *store.User) {
+			u.TOTP = store.TOTP{Secret: []byte{}, Pending: []byte("p"), PendingKeyID: "key-3"}
+		}},
+	} {
+		step = step.Add(time.Minute)
+		tc.change(u)
+		u.UpdatedAt = step
+		f.update(func(tx store.Tx) error { return tx.SaveUser(f.ctx, u) })
+		t.Run(tc.name, func(t *testing.T) {
+			checkUser(t, f.getUser(u.ID), u)
+			users, _, err := f.s.ListUsers(f.ctx, store.UserFilter{Query: "alice"})
+			f.must(err, "ListUsers")
+			if len(users) != 1 {
+				t.Fatalf("ListUsers(alice) = %q", usernames(users))
+			}
+			checkUser(t, users[0], u)
+			checkUser(t, f.getUser(bystander.ID), bystander)
+		})
+	}
 }
