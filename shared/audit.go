@@ -22,6 +22,8 @@ const (
 	OutcomeOK     = "ok"
 	OutcomeFailed = "failed"
 	OutcomeDenied = "denied"
+	// OutcomePending: the password was right and a second factor is due.
+	OutcomePending = "pending"
 )
 
 // Audit actions.
@@ -39,6 +41,14 @@ const (
 	ActionSessionsRevoke = "sessions.revoke_all"
 	ActionAdminBootstrap = "admin.bootstrap"
 	ActionLockout        = "login.lockout"
+	ActionLockoutLift    = "login.lockout_lift"
+	ActionMFACode        = "mfa.code"
+	ActionMFAEnrol       = "mfa.enrol"
+	ActionMFARemove      = "mfa.remove"
+	ActionMFAReset       = "mfa.reset"
+	ActionRecoveryCodes  = "mfa.recovery_codes"
+	ActionRecoveryUsed   = "mfa.recovery_code_used"
+	ActionReauth         = "reauth"
 )
 
 // Stats is the answer of GET /api/stats.

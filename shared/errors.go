@@ -22,6 +22,18 @@ const (
 	CodeUnavailable       = "unavailable"
 	CodeInternal          = "internal"
 	CodeMethodNotAllowed  = "method_not_allowed"
+	// CodeMFARequired: the password was right; the sign-in goes on with a
+	// second factor (the envelope carries mfa_token).
+	CodeMFARequired = "mfa_required"
+	// CodeInsufficientUserAuth (RFC 9470): the action needs a more recent
+	// sign-in; POST /api/reauth, then retry.
+	CodeInsufficientUserAuth = "insufficient_user_authentication"
+	// CodeMFAEnrollmentRequired: the MFA policy requires the user to enrol
+	// a second factor before anything else.
+	CodeMFAEnrollmentRequired = "mfa_enrollment_required"
+	// CodePasswordChangeRequired: someone else set the user's password; the
+	// user must change it before anything else.
+	CodePasswordChangeRequired = "password_change_required"
 )
 
 // Error is the JSON error envelope every failed API call answers with:
@@ -31,6 +43,13 @@ type Error struct {
 	Code        string            `json:"error"`
 	Description string            `json:"error_description"`
 	Fields      map[string]string `json:"fields,omitempty"`
+	// MFAToken continues a sign-in answered mfa_required: send it with the
+	// code (grant_type=mfa_otp). MFAExpiresIn is its lifetime in seconds.
+	MFAToken     string `json:"mfa_token,omitempty"`
+	MFAExpiresIn int64  `json:"mfa_expires_in,omitempty"`
+	// MaxAge is, on insufficient_user_authentication, how recent (in
+	// seconds) the sign-in must be.
+	MaxAge int64 `json:"max_age,omitempty"`
 
 	// Status is the HTTP status the envelope arrived with. It is filled in
 	// by clients and never sent.

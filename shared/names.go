@@ -42,6 +42,11 @@ const (
 	PathSessions       = "/api/sessions"
 	PathAudit          = "/api/audit"
 	PathStats          = "/api/stats"
+	PathMeMFA          = "/api/users/me/mfa"
+	PathMeTOTP         = "/api/users/me/mfa/totp"
+	PathMeTOTPConfirm  = "/api/users/me/mfa/totp/confirm"
+	PathMeRecovery     = "/api/users/me/mfa/recovery-codes"
+	PathReauth         = "/api/reauth"
 	PathHealth         = "/healthz"
 	PathReady          = "/readyz"
 	MaxRequestBodySize = 1 << 20 // bytes; larger bodies get 413

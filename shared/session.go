@@ -37,4 +37,5 @@ const (
 	RevokedUserDisabled   = "user_disabled"
 	RevokedUserDeleted    = "user_deleted"
 	RevokedRefreshReuse   = "refresh_token_reuse"
+	RevokedMFAReset       = "mfa_reset"
 )

@@ -132,7 +132,7 @@ func TestWireShapes(t *testing.T) {
 		want string
 	}{
 		{"user without the hash", User{ID: 7, Username: "bob", Role: RoleManager, CreatedAt: when, UpdatedAt: when},
-			`{"id":7,"username":"bob","full_name":"","email":"","role":"manager","disabled":false,"created_at":"2026-01-02T03:04:05Z","updated_at":"2026-01-02T03:04:05Z"}`},
+			`{"id":7,"username":"bob","full_name":"","email":"","role":"manager","disabled":false,"mfa":false,"created_at":"2026-01-02T03:04:05Z","updated_at":"2026-01-02T03:04:05Z"}`},
 		{"token response per RFC 6749 5.1", TokenResponse{AccessToken: "a", TokenType: TokenTypeBearer, ExpiresIn: 1800, RefreshToken: "r", RefreshExpiresIn: 60},
 			`{"access_token":"a","token_type":"bearer","expires_in":1800,"refresh_token":"r","refresh_expires_in":60}`},
 		{"grace answer without a refresh token", TokenResponse{AccessToken: "a", TokenType: TokenTypeBearer, ExpiresIn: 1},

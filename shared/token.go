@@ -4,6 +4,9 @@ package shared
 const (
 	GrantPassword     = "password"
 	GrantRefreshToken = "refresh_token"
+	// GrantMFAOTP completes a sign-in answered mfa_required: mfa_token with
+	// otp (a TOTP code) or recovery_code.
+	GrantMFAOTP = "mfa_otp"
 )
 
 // TokenResponse is the successful answer of the token endpoint
@@ -16,6 +19,9 @@ type TokenResponse struct {
 	ExpiresIn        int64  `json:"expires_in"`
 	RefreshToken     string `json:"refresh_token,omitempty"`
 	RefreshExpiresIn int64  `json:"refresh_expires_in,omitempty"`
+	// RecoveryCodesLeft says, after a sign-in with a recovery code, how
+	// many remain.
+	RecoveryCodesLeft *int `json:"recovery_codes_left,omitempty"`
 }
 
 // TokenTypeBearer is the token_type of every access token.

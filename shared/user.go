@@ -11,14 +11,19 @@ import (
 // User is a user account as the API shows it. The password hash never
 // leaves the server.
 type User struct {
-	ID        int64     `json:"id"`
-	Username  string    `json:"username"`
-	FullName  string    `json:"full_name"`
-	Email     string    `json:"email"`
-	Role      Role      `json:"role"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	FullName string `json:"full_name"`
+	Email    string `json:"email"`
+	Role     Role   `json:"role"`
+	Disabled bool   `json:"disabled"`
+	// MFA is true when the user signs in with a second factor (TOTP).
+	MFA bool `json:"mfa"`
+	// MustChangePassword is true after someone else set the password: the
+	// user may do nothing but change it.
+	MustChangePassword bool      `json:"must_change_password,omitempty"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 // Input limits.
@@ -184,10 +189,12 @@ func (p ProfileUpdate) Validate() error {
 	return UserUpdate{FullName: p.FullName, Email: p.Email}.Validate()
 }
 
-// PasswordChange is the body of PUT /api/users/me/password.
+// PasswordChange is the body of PUT /api/users/me/password. OTP is
+// required when the user has a second factor.
 type PasswordChange struct {
 	CurrentPassword string `json:"current_password"`
 	NewPassword     string `json:"new_password"`
+	OTP             string `json:"otp,omitempty"`
 }
 
 // Validate checks that the current password is given and the new one is
@@ -214,4 +221,25 @@ func (p PasswordReset) Validate() error {
 	f := FieldErrors{}
 	check(f, "new_password", ValidatePassword(p.NewPassword))
 	return f.Err()
+}
+
+// TOTPEnrolment answers POST /api/users/me/mfa/totp: the secret to add to
+// an authenticator app, as base32 text, as an otpauth:// URI and as a PNG
+// QR code of that URI (a data: URI).
+type TOTPEnrolment struct {
+	Secret string `json:"secret"`
+	URI    string `json:"uri"`
+	QR     string `json:"qr"`
+}
+
+// TOTPConfirm is the body of POST /api/users/me/mfa/totp/confirm: the
+// first code from the app.
+type TOTPConfirm struct {
+	OTP string `json:"otp"`
+}
+
+// RecoveryCodes are single-use codes that stand in for the app, shown
+// once.
+type RecoveryCodes struct {
+	Codes []string `json:"recovery_codes"`
 }

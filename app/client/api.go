@@ -41,7 +41,9 @@ type AuditQuery struct {
 // Login signs in with the password grant (POST /api/token, form-encoded)
 // and stores the access token. The server also sets the refresh cookie,
 // which the browser (or HTTP's cookie jar) keeps; with CookieDelivery the
-// answer carries the refresh token nowhere else. A wrong username or
+// answer carries the refresh token nowhere else. A user with a second
+// factor gets *MFARequiredError — unless SecondFactor is set, which is
+// then asked for a code to finish the sign-in (LoginMFA). A wrong username or
 // password is a *shared.Error with status 401 and code invalid_grant.
 func (c *Client) Login(ctx context.Context, username, password string) (*shared.TokenResponse, error) {
 	form := url.Values{
@@ -49,6 +51,20 @@ func (c *Client) Login(ctx context.Context, username, password string) (*shared.
 		"username":   {username},
 		"password":   {password},
 	}
+	tr, err := c.grant(ctx, form)
+	var mfa *MFARequiredError
+	if errors.As(err, &mfa) && c.SecondFactor != nil {
+		code, cerr := c.SecondFactor(ctx)
+		if cerr != nil {
+			return nil, cerr
+		}
+		return c.LoginMFA(ctx, mfa.Token, code)
+	}
+	return tr, err
+}
+
+// grant posts a grant to the token endpoint and stores the access token.
+func (c *Client) grant(ctx context.Context, form url.Values) (*shared.TokenResponse, error) {
 	if c.CookieDelivery {
 		form.Set(shared.FieldTokenDelivery, shared.TokenDeliveryCookie)
 	}

@@ -69,6 +69,17 @@ type Client struct {
 	// need the refresh token from the body.
 	CookieDelivery bool
 
+	// SecondFactor, if set, is asked for a code when a sign-in needs one
+	// (see Login).
+	SecondFactor func(ctx context.Context) (Code, error)
+
+	// Reauthenticate, if set, is asked for the password (and a TOTP code,
+	// for a user with a second factor) when an authenticated call is
+	// answered insufficient_user_authentication: the client then
+	// re-authenticates (Reauth) and sends the call once more. Unset, the
+	// call returns *StepUpRequiredError.
+	Reauthenticate func(ctx context.Context, maxAge time.Duration) (password, otp string, err error)
+
 	// OnLogout, if set, is called once each time a refresh is refused and
 	// the token cleared, before the calls waiting for that refresh return
 	// ErrLoggedOut. The frontend uses it to go to the login page. It runs
@@ -147,10 +158,14 @@ func (c *Client) do(ctx context.Context, r *request) error {
 	}
 	if r.auth && resp.StatusCode == http.StatusUnauthorized {
 		apiErr := readError(resp)
-		if !refreshable(apiErr) {
-			return apiErr
+		if !refreshable(apiErr) && !(apiErr.Code == shared.CodeInsufficientUserAuth && c.Reauthenticate != nil && r.path != shared.PathReauth) {
+			return typed(apiErr)
 		}
-		if err := c.afterUnauthorized(ctx, sent, gen, apiErr); err != nil {
+		if apiErr.Code == shared.CodeInsufficientUserAuth && c.Reauthenticate != nil && r.path != shared.PathReauth {
+			if err := c.stepUp(ctx, apiErr); err != nil {
+				return err
+			}
+		} else if err := c.afterUnauthorized(ctx, sent, gen, apiErr); err != nil {
 			return err
 		}
 		sent, _ = c.snapshot(true)
@@ -159,6 +174,17 @@ func (c *Client) do(ctx context.Context, r *request) error {
 		}
 	}
 	return finish(r, resp)
+}
+
+// stepUp answers insufficient_user_authentication (cause) with the
+// password (and code) Reauthenticate gives, so that the call can be sent
+// again.
+func (c *Client) stepUp(ctx context.Context, cause *shared.Error) error {
+	password, otp, err := c.Reauthenticate(ctx, time.Duration(cause.MaxAge)*time.Second)
+	if err != nil {
+		return err
+	}
+	return c.Reauth(ctx, password, otp)
 }
 
 // snapshot returns the token to send (none unless auth) and the refresh
@@ -224,7 +250,7 @@ func (c *Client) roundTrip(ctx context.Context, r *request, tok string) (*http.R
 // error envelope otherwise. It closes the body.
 func finish(r *request, resp *http.Response) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return readError(resp)
+		return typed(readError(resp))
 	}
 	defer func() {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))

@@ -157,6 +157,15 @@ func lastAdmin(ctx context.Context, tx store.Tx, before, after *store.User, e fu
 
 func userTarget(u *store.User) string { return "user " + u.Username }
 
+// stepUp refuses, audited, an action for which the actor's sign-in is not
+// recent enough (RFC 9470).
+func (s *Service) stepUp(a Actor, e func(outcome, detail string) *shared.AuditEvent) error {
+	if err := s.auth.RequireRecent(a.Principal); err != nil {
+		return &refused{err, e(shared.OutcomeDenied, "sign-in not recent enough")}
+	}
+	return nil
+}
+
 // Page is a page request: 1-based page number and size.
 type Page struct{ Page, PerPage int }
 
@@ -221,6 +230,14 @@ func (s *Service) ChangePassword(ctx context.Context, a Actor, in shared.Passwor
 	if err != nil {
 		return err
 	}
+	// With a second factor, the same form carries a code: no second prompt.
+	err = s.auth.CheckCode(ctx, a.Principal, in.OTP, a.Meta)
+	if errors.Is(err, auth.ErrBadCode) {
+		return &shared.ValidationError{Fields: shared.FieldErrors{"otp": "is not the code your app shows now"}}
+	}
+	if err != nil {
+		return err
+	}
 	hash, err := s.passwords.Hash(ctx, in.NewPassword)
 	if err != nil {
 		return err
@@ -238,7 +255,7 @@ func (s *Service) ChangePassword(ctx context.Context, a Actor, in shared.Passwor
 		if err != nil {
 			return err
 		}
-		u.PasswordHash, u.UpdatedAt = hash, now
+		u.PasswordHash, u.UpdatedAt, u.MustChangePassword = hash, now, false
 		if err := tx.SaveUser(ctx, u); err != nil {
 			return err
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
+	"gatehouse/server/auth"
 	"gatehouse/server/store"
 	"gatehouse/shared"
 )
@@ -98,6 +100,9 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id int64, in shared.U
 			return err
 		}
 		if in.Role != nil && *in.Role != u.Role {
+			if err := s.stepUp(a, e); err != nil {
+				return err
+			}
 			if !actor.Role.Can(shared.PermRolesWrite) {
 				return &refused{deny("changing roles needs the %s permission", shared.PermRolesWrite), e(shared.OutcomeDenied, "role change without roles:write")}
 			}
@@ -177,6 +182,9 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id int64) error {
 		if err := may(actor, e, shared.PermUsersWrite, u); err != nil {
 			return err
 		}
+		if err := s.stepUp(a, e); err != nil {
+			return err
+		}
 		if err := lastAdmin(ctx, tx, u, nil, e); err != nil {
 			return err
 		}
@@ -192,7 +200,9 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id int64) error {
 }
 
 // ResetPassword sets the password of a user whose role is not above the
-// actor's and revokes all of their sessions.
+// actor's and revokes all of their sessions. Setting someone else's
+// password needs a recent sign-in, and makes them change it at their next
+// sign-in.
 func (s *Service) ResetPassword(ctx context.Context, a Actor, id int64, in shared.PasswordReset) error {
 	if err := in.Validate(); err != nil {
 		return err
@@ -216,14 +226,24 @@ func (s *Service) ResetPassword(ctx context.Context, a Actor, id int64, in share
 		if err := may(actor, e, shared.PermUsersWrite, u); err != nil {
 			return err
 		}
-		u.PasswordHash, u.UpdatedAt = hash, s.now()
+		other := u.ID != actor.ID
+		if other {
+			if err := s.stepUp(a, e); err != nil {
+				return err
+			}
+		}
+		u.PasswordHash, u.UpdatedAt, u.MustChangePassword = hash, s.now(), other
 		if err := tx.SaveUser(ctx, u); err != nil {
 			return err
 		}
 		if _, err := tx.RevokeSessions(ctx, id, "", shared.RevokedPasswordReset, u.UpdatedAt); err != nil {
 			return err
 		}
-		return tx.AddAudit(ctx, e(shared.OutcomeOK, "all sessions revoked"))
+		detail := "all sessions revoked"
+		if other {
+			detail += "; must change it at the next sign-in"
+		}
+		return tx.AddAudit(ctx, e(shared.OutcomeOK, detail))
 	})
 	if err != nil {
 		return fmt.Errorf("reset password of user %d: %w", id, err)
@@ -258,4 +278,137 @@ func (s *Service) CreateAdmin(ctx context.Context, in shared.UserCreate) (*share
 		return nil, fmt.Errorf("create admin %q: %w", in.Username, err)
 	}
 	return &u.User, nil
+}
+
+// ResetMFA removes the second factor and recovery codes of a user whose
+// role is not above the actor's, and revokes their sessions; it needs
+// users:write and a recent sign-in.
+func (s *Service) ResetMFA(ctx context.Context, a Actor, id int64) error {
+	err := s.update(ctx, func(tx store.Tx) error {
+		actor, err := acting(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		u, err := tx.LockUser(ctx, id)
+		if err != nil {
+			return fmt.Errorf("user %d: %w", id, err)
+		}
+		e := func(outcome, detail string) *shared.AuditEvent {
+			return s.event(a, shared.ActionMFAReset, userTarget(u), outcome, detail)
+		}
+		if err := may(actor, e, shared.PermUsersWrite, u); err != nil {
+			return err
+		}
+		if err := s.stepUp(a, e); err != nil {
+			return err
+		}
+		now := s.now()
+		if err := auth.ClearFactor(ctx, tx, u, now); err != nil {
+			return err
+		}
+		if _, err := tx.RevokeSessions(ctx, id, "", shared.RevokedMFAReset, now); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, e(shared.OutcomeOK, "factor and recovery codes removed; all sessions revoked"))
+	})
+	if err != nil {
+		return fmt.Errorf("reset MFA of user %d: %w", id, err)
+	}
+	return nil
+}
+
+// LiftLockout clears the sign-in lockouts of a user whose role is not
+// above the actor's (see auth.Service.LockoutKeys); it needs users:write
+// and a recent sign-in.
+func (s *Service) LiftLockout(ctx context.Context, a Actor, id int64) error {
+	err := s.update(ctx, func(tx store.Tx) error {
+		actor, err := acting(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		u, err := tx.LockUser(ctx, id)
+		if err != nil {
+			return fmt.Errorf("user %d: %w", id, err)
+		}
+		e := func(outcome, detail string) *shared.AuditEvent {
+			return s.event(a, shared.ActionLockoutLift, userTarget(u), outcome, detail)
+		}
+		if err := may(actor, e, shared.PermUsersWrite, u); err != nil {
+			return err
+		}
+		if err := s.stepUp(a, e); err != nil {
+			return err
+		}
+		for _, k := range s.auth.LockoutKeys(u) {
+			if err := tx.SaveAttempts(ctx, &store.Attempts{Key: k}); err != nil {
+				return err
+			}
+		}
+		return tx.AddAudit(ctx, e(shared.OutcomeOK, "sign-in and code lockouts cleared"))
+	})
+	if err != nil {
+		return fmt.Errorf("lift the lockout of user %d: %w", id, err)
+	}
+	return nil
+}
+
+// OperatorResetPassword sets a random temporary password for the user
+// named username on behalf of the operator (the local command, for a
+// locked-out last admin): their sessions are revoked and they must change
+// it at the next sign-in. It returns the password, to be shown once.
+func (s *Service) OperatorResetPassword(ctx context.Context, username string) (string, error) {
+	password := auth.TemporaryPassword()
+	hash, err := s.passwords.Hash(ctx, password)
+	if err != nil {
+		return "", err
+	}
+	err = s.operator(ctx, username, shared.ActionPasswordReset, func(tx store.Tx, u *store.User, now time.Time) (string, error) {
+		u.PasswordHash, u.UpdatedAt, u.MustChangePassword = hash, now, true
+		if err := tx.SaveUser(ctx, u); err != nil {
+			return "", err
+		}
+		_, err := tx.RevokeSessions(ctx, u.ID, "", shared.RevokedPasswordReset, now)
+		return "temporary password; all sessions revoked; must change it at the next sign-in", err
+	})
+	if err != nil {
+		return "", err
+	}
+	return password, nil
+}
+
+// OperatorResetMFA removes the second factor and recovery codes of the user
+// named username on behalf of the operator, and revokes their sessions.
+func (s *Service) OperatorResetMFA(ctx context.Context, username string) error {
+	return s.operator(ctx, username, shared.ActionMFAReset, func(tx store.Tx, u *store.User, now time.Time) (string, error) {
+		if err := auth.ClearFactor(ctx, tx, u, now); err != nil {
+			return "", err
+		}
+		_, err := tx.RevokeSessions(ctx, u.ID, "", shared.RevokedMFAReset, now)
+		return "factor and recovery codes removed; all sessions revoked", err
+	})
+}
+
+// operator runs change on the user named username in a transaction,
+// audited as the operator.
+func (s *Service) operator(ctx context.Context, username, action string, change func(tx store.Tx, u *store.User, now time.Time) (string, error)) error {
+	now := s.now()
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		found, err := tx.UserByUsername(ctx, username)
+		if err != nil {
+			return err
+		}
+		u, err := tx.LockUser(ctx, found.ID)
+		if err != nil {
+			return err
+		}
+		detail, err := change(tx, u, now)
+		if err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, Actor: Operator, Action: action, Target: userTarget(u), Outcome: shared.OutcomeOK, Detail: detail + " (local operator)"})
+	})
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", action, username, err)
+	}
+	return nil
 }

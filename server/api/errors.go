@@ -43,6 +43,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		te *auth.ThrottledError
 		be *auth.BusyError
 		re *auth.RequestError
+		mf *auth.MFARequiredError
+		su *auth.StepUpError
 		me *http.MaxBytesError
 		de *admin.DeniedError
 	)
@@ -51,6 +53,27 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		e.Status, e.Code, e.Description = he.status, he.code, he.desc
 	case errors.As(err, &ve):
 		e.Status, e.Code, e.Description, e.Fields = http.StatusUnprocessableEntity, shared.CodeValidationFailed, "some fields are not valid", ve.Fields
+	case errors.As(err, &mf):
+		e.Status, e.Code, e.Description = http.StatusUnauthorized, shared.CodeMFARequired, "the password is right; now enter the code from your authenticator app, or a recovery code"
+		e.MFAToken, e.MFAExpiresIn = mf.Token, seconds(mf.ExpiresIn)
+	case errors.As(err, &su):
+		e.Status, e.Code, e.Description = http.StatusUnauthorized, shared.CodeInsufficientUserAuth, "this action needs a recent sign-in: confirm your password"
+		e.MaxAge = seconds(su.MaxAge)
+		h.Set("WWW-Authenticate", fmt.Sprintf(`%s, error="insufficient_user_authentication", error_description="a more recent authentication is required", max_age=%d`, realm, e.MaxAge))
+	case errors.Is(err, auth.ErrEnrollmentRequired):
+		e.Status, e.Code, e.Description = http.StatusForbidden, shared.CodeMFAEnrollmentRequired, "set up an authenticator app before anything else"
+	case errors.Is(err, auth.ErrPasswordChangeRequired):
+		e.Status, e.Code, e.Description = http.StatusForbidden, shared.CodePasswordChangeRequired, "choose a new password before anything else"
+	case errors.Is(err, auth.ErrWrongPassword):
+		e.Status, e.Code, e.Description = http.StatusUnauthorized, shared.CodeInvalidGrant, "the password is wrong"
+		h.Set("WWW-Authenticate", realm)
+	case errors.Is(err, auth.ErrBadCode):
+		e.Status, e.Code, e.Description = http.StatusUnauthorized, shared.CodeInvalidGrant, err.Error()
+		h.Set("WWW-Authenticate", realm)
+	case errors.Is(err, auth.ErrBadChallenge):
+		e.Status, e.Code, e.Description = http.StatusBadRequest, shared.CodeInvalidGrant, "the sign-in expired or is unknown; sign in again"
+	case errors.Is(err, auth.ErrMFAOff):
+		e.Status, e.Code, e.Description = http.StatusForbidden, shared.CodeInsufficientScope, "multi-factor authentication is turned off on this server"
 	case errors.As(err, &re):
 		e.Status, e.Code, e.Description = http.StatusBadRequest, shared.CodeInvalidRequest, re.Reason
 	case errors.As(err, &be):

@@ -17,8 +17,8 @@ func ExampleServer_Routes() {
 	// Output:
 	// POST   /api/token               public
 	// POST   /api/token/refresh       public
-	// POST   /api/logout              authenticated
-	// GET    /api/auth/check          authenticated
-	// GET    /api/users/me            authenticated
-	// PATCH  /api/users/me            authenticated
+	// POST   /api/logout              authenticated, also while enrolling, also while changing password
+	// GET    /api/auth/check          authenticated, also while enrolling, also while changing password
+	// POST   /api/reauth              authenticated
+	// GET    /api/users/me            authenticated, also while enrolling, also while changing password
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -91,6 +92,12 @@ func (s *Server) guard(p Policy, h http.Handler) http.Handler {
 		}
 		if perm := p.Permission(); perm != "" && !pr.Can(perm) {
 			s.writeError(w, r, &httpError{http.StatusForbidden, shared.CodeInsufficientScope, "your role (" + string(pr.Role) + ") lacks the " + string(perm) + " permission"})
+			return
+		}
+		switch err := s.auth.Restriction(pr); {
+		case errors.Is(err, auth.ErrEnrollmentRequired) && p.while&Enrolling == 0,
+			errors.Is(err, auth.ErrPasswordChangeRequired) && p.while&ChangingPassword == 0:
+			s.writeError(w, r, err)
 			return
 		}
 		fresh, _, err := s.auth.Slide(r.Context(), pr)

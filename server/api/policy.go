@@ -17,6 +17,29 @@ import (
 type Policy struct {
 	kind policyKind
 	perm shared.Permission
+	// while lists the restrictions under which a session may still call
+	// the route (see Also).
+	while restriction
+}
+
+// restriction is a set of the states in which a session may do only a
+// few things: its user must enrol a second factor, or change a password
+// someone else set.
+type restriction uint8
+
+const (
+	// Enrolling: the MFA policy requires a factor the user has not
+	// enrolled (403 mfa_enrollment_required elsewhere).
+	Enrolling restriction = 1 << iota
+	// ChangingPassword: someone else set the user's password (403
+	// password_change_required elsewhere).
+	ChangingPassword
+)
+
+// Also returns the policy with the route open to restricted sessions too.
+func (p Policy) Also(r restriction) Policy {
+	p.while |= r
+	return p
 }
 
 type policyKind int
@@ -45,15 +68,24 @@ func (p Policy) IsPublic() bool { return p.kind == policyPublic }
 func (p Policy) Permission() shared.Permission { return p.perm }
 
 func (p Policy) String() string {
+	var s string
 	switch p.kind {
 	case policyPublic:
 		return "public"
 	case policyAuthenticated:
-		return "authenticated"
+		s = "authenticated"
 	case policyPermission:
-		return "permission " + string(p.perm)
+		s = "permission " + string(p.perm)
+	default:
+		return "no policy"
 	}
-	return "no policy"
+	if p.while&Enrolling != 0 {
+		s += ", also while enrolling"
+	}
+	if p.while&ChangingPassword != 0 {
+		s += ", also while changing password"
+	}
+	return s
 }
 
 // Route describes a registered route.

@@ -94,15 +94,23 @@ func TestRoutesMatchTheGoldenTable(t *testing.T) {
 		sessX   = perm + "sessions:revoke"
 		auditR  = perm + "audit:read"
 		pwaPath = "/"
+		always  = authn + ", also while enrolling, also while changing password"
+		enrol   = authn + ", also while enrolling"
+		pwChg   = authn + ", also while changing password"
 	)
 	golden := []struct{ method, path, policy string }{
 		{"POST", "/api/token", public},
 		{"POST", "/api/token/refresh", public},
-		{"POST", "/api/logout", authn},
-		{"GET", "/api/auth/check", authn},
-		{"GET", "/api/users/me", authn},
+		{"POST", "/api/logout", always},
+		{"GET", "/api/auth/check", always},
+		{"POST", "/api/reauth", authn},
+		{"GET", "/api/users/me", always},
 		{"PATCH", "/api/users/me", authn},
-		{"PUT", "/api/users/me/password", authn},
+		{"PUT", "/api/users/me/password", pwChg},
+		{"POST", "/api/users/me/mfa/totp", enrol},
+		{"POST", "/api/users/me/mfa/totp/confirm", enrol},
+		{"DELETE", "/api/users/me/mfa", authn},
+		{"POST", "/api/users/me/mfa/recovery-codes", authn},
 		{"GET", "/api/users/me/sessions", authn},
 		{"DELETE", "/api/users/me/sessions/{id}", authn},
 		{"GET", "/api/users", usersR},
@@ -112,6 +120,8 @@ func TestRoutesMatchTheGoldenTable(t *testing.T) {
 		{"DELETE", users, usersW},
 		{"PUT", users + "/password", usersW},
 		{"DELETE", users + "/sessions", sessX},
+		{"DELETE", users + "/mfa", usersW},
+		{"DELETE", users + "/lockout", usersW},
 		{"GET", "/api/sessions", sessR},
 		{"DELETE", "/api/sessions/{id}", sessX},
 		{"GET", "/api/audit", auditR},

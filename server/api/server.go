@@ -139,12 +139,21 @@ func (s *Server) routes(frontend http.Handler) {
 	rt := s.router
 	rt.handle(http.MethodPost, shared.PathToken, Public, s.token)
 	rt.handle(http.MethodPost, shared.PathTokenRefresh, Public, s.refresh)
-	rt.handle(http.MethodPost, shared.PathLogout, Authenticated, s.logout)
-	rt.handle(http.MethodGet, shared.PathAuthCheck, Authenticated, s.check)
+	// A restricted session — its user must enrol a second factor, or
+	// change a password someone else set — may still ask who it is, check,
+	// sign out, and do what lifts the restriction.
+	always := Authenticated.Also(Enrolling | ChangingPassword)
+	rt.handle(http.MethodPost, shared.PathLogout, always, s.logout)
+	rt.handle(http.MethodGet, shared.PathAuthCheck, always, s.check)
+	rt.handle(http.MethodPost, shared.PathReauth, Authenticated, s.reauth)
 
-	rt.handle(http.MethodGet, shared.PathMe, Authenticated, s.me)
+	rt.handle(http.MethodGet, shared.PathMe, always, s.me)
 	rt.handle(http.MethodPatch, shared.PathMe, Authenticated, s.updateMe)
-	rt.handle(http.MethodPut, shared.PathMePassword, Authenticated, s.changePassword)
+	rt.handle(http.MethodPut, shared.PathMePassword, Authenticated.Also(ChangingPassword), s.changePassword)
+	rt.handle(http.MethodPost, shared.PathMeTOTP, Authenticated.Also(Enrolling), s.startTOTP)
+	rt.handle(http.MethodPost, shared.PathMeTOTPConfirm, Authenticated.Also(Enrolling), s.confirmTOTP)
+	rt.handle(http.MethodDelete, shared.PathMeMFA, Authenticated, s.removeMFA)
+	rt.handle(http.MethodPost, shared.PathMeRecovery, Authenticated, s.recoveryCodes)
 	rt.handle(http.MethodGet, shared.PathMeSessions, Authenticated, s.mySessions)
 	rt.handle(http.MethodDelete, shared.PathMeSessions+"/{id}", Authenticated, s.revokeMySession)
 
@@ -156,6 +165,8 @@ func (s *Server) routes(frontend http.Handler) {
 	rt.handle(http.MethodDelete, user, Require(shared.PermUsersWrite), s.deleteUser)
 	rt.handle(http.MethodPut, user+"/password", Require(shared.PermUsersWrite), s.resetPassword)
 	rt.handle(http.MethodDelete, user+"/sessions", Require(shared.PermSessionsRevoke), s.revokeUserSessions)
+	rt.handle(http.MethodDelete, user+"/mfa", Require(shared.PermUsersWrite), s.resetMFA)
+	rt.handle(http.MethodDelete, user+"/lockout", Require(shared.PermUsersWrite), s.liftLockout)
 
 	rt.handle(http.MethodGet, shared.PathSessions, Require(shared.PermSessionsRead), s.sessions)
 	rt.handle(http.MethodDelete, shared.PathSessions+"/{id}", Require(shared.PermSessionsRevoke), s.revokeSession)

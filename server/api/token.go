@@ -28,8 +28,14 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.answerGrant(w, r, g, err, form.Get(shared.FieldTokenDelivery) == shared.TokenDeliveryCookie, false)
 	case shared.GrantRefreshToken:
 		s.answerRefresh(w, r, form.Get("refresh_token"))
+	case shared.GrantMFAOTP:
+		g, err := s.auth.CompleteMFA(r.Context(), form.Get("mfa_token"), form.Get("otp"), form.Get("recovery_code"), s.meta(r))
+		if err == nil {
+			s.setDeviceCookie(w, r, g)
+		}
+		s.answerGrant(w, r, g, err, form.Get(shared.FieldTokenDelivery) == shared.TokenDeliveryCookie, false)
 	default:
-		s.writeError(w, r, &httpError{http.StatusBadRequest, shared.CodeUnsupportedGrant, "grant_type must be password or refresh_token"})
+		s.writeError(w, r, &httpError{http.StatusBadRequest, shared.CodeUnsupportedGrant, "grant_type must be password, refresh_token or mfa_otp"})
 	}
 }
 
@@ -106,9 +112,10 @@ func (s *Server) answerGrant(w http.ResponseWriter, r *http.Request, g *auth.Gra
 	}
 	now := g.Issued
 	resp := shared.TokenResponse{
-		AccessToken: g.AccessToken,
-		TokenType:   shared.TokenTypeBearer,
-		ExpiresIn:   seconds(g.AccessExpires.Sub(now)),
+		AccessToken:       g.AccessToken,
+		TokenType:         shared.TokenTypeBearer,
+		ExpiresIn:         seconds(g.AccessExpires.Sub(now)),
+		RecoveryCodesLeft: g.RecoveryCodesLeft,
 	}
 	if g.RefreshToken != "" {
 		if !cookieOnly {

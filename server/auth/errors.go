@@ -42,3 +42,39 @@ type RequestError struct {
 }
 
 func (e *RequestError) Error() string { return e.Reason }
+
+// Errors of multi-factor authentication and of restricted sessions.
+var (
+	// ErrEnrollmentRequired: the MFA policy requires the user to enrol a
+	// second factor; the session may do nothing else.
+	ErrEnrollmentRequired = errors.New("a second factor must be enrolled first")
+	// ErrPasswordChangeRequired: someone else set the user's password; the
+	// session may do nothing but change it.
+	ErrPasswordChangeRequired = errors.New("the password must be changed first")
+	// ErrBadCode: the one-time or recovery code is wrong (or was used).
+	ErrBadCode = errors.New("wrong code")
+	// ErrBadChallenge: the mfa_token is unknown, expired, used up or
+	// spent: sign in again.
+	ErrBadChallenge = errors.New("the sign-in expired or is unknown; sign in again")
+	// ErrMFAOff: the MFA policy is off, so no factor can be enrolled.
+	ErrMFAOff = errors.New("multi-factor authentication is turned off on this server")
+)
+
+// MFARequiredError answers a right password of a user with a second
+// factor: the sign-in goes on with Token and a code.
+type MFARequiredError struct {
+	Token     string
+	ExpiresIn time.Duration
+}
+
+func (e *MFARequiredError) Error() string { return "a second factor is required" }
+
+// StepUpError says that the action needs a sign-in at most MaxAge old
+// (RFC 9470): re-authenticate, then retry.
+type StepUpError struct {
+	MaxAge time.Duration
+}
+
+func (e *StepUpError) Error() string {
+	return fmt.Sprintf("this action needs a sign-in less than %v old; confirm your password", e.MaxAge)
+}

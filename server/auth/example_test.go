@@ -26,7 +26,7 @@ func ExampleTokens() {
 	if err != nil {
 		panic(err)
 	}
-	tok, _ := tokens.Issue(7, "session-1", now, now.Add(30*time.Minute))
+	tok, _ := tokens.Issue(auth.Subject{UserID: 7, SessionID: "session-1"}, now, now.Add(30*time.Minute))
 	c, err := tokens.Verify(tok)
 	fmt.Println(c.Subject, c.SessionID, c.ExpiresAt.Sub(now), err)
 

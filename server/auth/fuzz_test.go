@@ -11,7 +11,7 @@ import (
 func FuzzVerify(f *testing.F) {
 	now := time.Unix(1_800_000_000, 0)
 	tk := newTestTokens(f, func() time.Time { return now }, NewKey(secretA))
-	valid, err := tk.Issue(7, "session", now, now.Add(time.Hour))
+	valid, err := tk.Issue(Subject{UserID: 7, SessionID: "session"}, now, now.Add(time.Hour))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -99,3 +99,7 @@ func (t *refreshToken) valid(ring *Keyring, salt []byte) bool {
 	}
 	return hmac.Equal(t.mac, refreshMAC(k, t.session, t.gen, salt))
 }
+
+// TemporaryPassword returns a random password (90 bits) for an operator
+// to hand over; its owner must change it at the next sign-in.
+func TemporaryPassword() string { return newRandom(15) }

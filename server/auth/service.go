@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gatehouse/server/cache"
+	"gatehouse/server/seal"
 	"gatehouse/server/store"
 	"gatehouse/shared"
 )
@@ -29,6 +30,16 @@ type Config struct {
 	// address to sign-ins from unknown devices.
 	Lockout   Lockout
 	IPLockout Lockout
+
+	// Issuer names the server in authenticator apps (otpauth:// URIs).
+	Issuer string
+	// MFA says who must have a second factor; StepUpMaxAge how recent a
+	// sign-in sensitive actions need; a sign-in with MFA has ChallengeTTL
+	// and ChallengeAttempts to send its code.
+	MFA               MFAPolicy
+	StepUpMaxAge      time.Duration
+	ChallengeTTL      time.Duration
+	ChallengeAttempts int
 }
 
 // DefaultLockouts returns the lockouts of the design: free failures per
@@ -65,6 +76,15 @@ type Principal struct {
 	// IssuedAt and ExpiresAt are those of the access token presented.
 	IssuedAt  time.Time
 	ExpiresAt time.Time
+	// AMR and AuthTime are the session's: how and when the user last
+	// authenticated (at sign-in or re-authentication).
+	AMR      []string
+	AuthTime time.Time
+}
+
+// subject returns the principal as an access token's subject.
+func (p *Principal) subject() Subject {
+	return Subject{UserID: p.UserID, SessionID: p.SessionID, AMR: p.AMR, AuthTime: p.AuthTime}
 }
 
 // Can reports whether the principal's current role holds permission p.
@@ -86,6 +106,8 @@ type Grant struct {
 	DeviceExpires time.Time
 	SessionID     string
 	UserID        int64
+	// RecoveryCodesLeft is set after a sign-in with a recovery code.
+	RecoveryCodesLeft *int
 }
 
 // Service signs users in, refreshes and authenticates their tokens.
@@ -93,6 +115,7 @@ type Service struct {
 	store     *cache.Store
 	tokens    *Tokens
 	passwords *Passwords
+	data      *seal.Keys
 	cfg       Config
 	now       func() time.Time
 	log       *slog.Logger
@@ -101,13 +124,23 @@ type Service struct {
 	counters  counters
 }
 
-// NewService wires a Service. now may be nil (time.Now).
-func NewService(st *cache.Store, tokens *Tokens, passwords *Passwords, cfg Config, log *slog.Logger, now func() time.Time) *Service {
+// NewService wires a Service: data seals the second factors' secrets. now
+// may be nil (time.Now).
+func NewService(st *cache.Store, tokens *Tokens, passwords *Passwords, data *seal.Keys, cfg Config, log *slog.Logger, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
+	if cfg.ChallengeTTL <= 0 {
+		cfg.ChallengeTTL = 5 * time.Minute
+	}
+	if cfg.ChallengeAttempts <= 0 {
+		cfg.ChallengeAttempts = 5
+	}
+	if cfg.MFA == "" {
+		cfg.MFA = MFAOptional
+	}
 	return &Service{
-		store: st, tokens: tokens, passwords: passwords, cfg: cfg, now: now, log: log,
+		store: st, tokens: tokens, passwords: passwords, data: data, cfg: cfg, now: now, log: log,
 		slides: newSlides(65536), seen: newSeen(),
 	}
 }
@@ -192,34 +225,19 @@ func (s *Service) login(ctx context.Context, username, password string, m Meta) 
 	if known {
 		device = dev.device
 	}
-	sess := &store.Session{
-		ID: NewSessionID(), UserID: u.ID,
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionMax),
-		RefreshSalt: newRefreshSalt(), RotatedAt: now,
-		UserAgent: truncate(m.UserAgent, 512), IP: m.IP,
-	}
-	sess.RefreshExpiresAt = earliest(now.Add(s.cfg.RefreshTTL), sess.ExpiresAt)
-	var outcome error
+	var (
+		sess      *store.Session
+		challenge *store.Challenge
+		outcome   error
+	)
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		outcome = nil
+		sess, challenge, outcome = nil, nil, nil
 		cur, err := tx.LockUser(ctx, u.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			outcome = ErrBadCredentials
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		// The account or device is cleared; the address only gets its
-		// failure back, so that signing in to one's own account cannot
-		// reset the address's count of guesses at others.
-		if err := release(ctx, tx, keys[:1], true); err != nil {
-			return err
-		}
-		if err := release(ctx, tx, keys[1:], false); err != nil {
-			return err
-		}
 		switch {
+		case errors.Is(err, store.ErrNotFound):
+			outcome = ErrBadCredentials
+		case err != nil:
+			return err
 		case cur.PasswordHash != u.PasswordHash:
 			// The password changed while this one was checked: a session
 			// opened now would outlive the change that revoked the others.
@@ -228,26 +246,86 @@ func (s *Service) login(ctx context.Context, username, password string, m Meta) 
 			outcome = ErrInactive
 		}
 		if outcome != nil {
+			if err := release(ctx, tx, keys, false); err != nil { // the password was right
+				return err
+			}
 			return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionLogin, IP: m.IP, Outcome: shared.OutcomeFailed, Detail: "user disabled or password changed"})
 		}
-		if err := tx.CreateSession(ctx, sess); err != nil {
-			return err
+		if cur.TOTP.Enabled() {
+			// The password is right, and a code is due: the attempt's
+			// failure is given back, and the account or device is cleared
+			// only when every factor is in.
+			if err := release(ctx, tx, keys, false); err != nil {
+				return err
+			}
+			challenge = &store.Challenge{ID: newRandom(16), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.ChallengeTTL), Device: device}
+			if err := tx.CreateChallenge(ctx, challenge); err != nil {
+				return err
+			}
+			return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionLogin, IP: m.IP, Outcome: shared.OutcomePending, Detail: "password right; a code is due"})
 		}
-		return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionLogin, Target: "session " + sess.ID, IP: m.IP, Outcome: shared.OutcomeOK})
+		sess, err = s.open(ctx, tx, cur, []string{AMRPassword}, keys, m, now)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	if outcome != nil {
+	switch {
+	case outcome != nil:
 		return nil, outcome
+	case challenge != nil:
+		return nil, &MFARequiredError{Token: mintChallenge(ring, challenge.ID), ExpiresIn: s.cfg.ChallengeTTL}
 	}
+	return s.signedIn(sess, name, device, now)
+}
+
+// AMR values (RFC 8176) of a session: a password, and a one-time code (a
+// TOTP code or a recovery code).
+const (
+	AMRPassword = "pwd"
+	AMROTP      = "otp"
+)
+
+// open creates the session of a sign-in that is complete — every factor
+// in — in tx: it clears the throttle key of the account or device (the
+// first of keys) and gives the others (the client address) their failure
+// back, so that signing in to one's own account cannot reset the
+// address's count of guesses at others; it audits the sign-in.
+func (s *Service) open(ctx context.Context, tx store.Tx, u *store.User, amr []string, keys []key, m Meta, now time.Time) (*store.Session, error) {
+	if len(keys) > 0 {
+		if err := release(ctx, tx, keys[:1], true); err != nil {
+			return nil, err
+		}
+		if err := release(ctx, tx, keys[1:], false); err != nil {
+			return nil, err
+		}
+	}
+	sess := &store.Session{
+		ID: NewSessionID(), UserID: u.ID, Username: u.Username,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionMax),
+		RefreshSalt: newRefreshSalt(), RotatedAt: now,
+		UserAgent: truncate(m.UserAgent, 512), IP: m.IP,
+		AMR: amr, AuthTime: now,
+	}
+	sess.RefreshExpiresAt = earliest(now.Add(s.cfg.RefreshTTL), sess.ExpiresAt)
+	if err := tx.CreateSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	err := tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionLogin, Target: "session " + sess.ID, IP: m.IP, Outcome: shared.OutcomeOK, Detail: strings.Join(amr, "+")})
+	return sess, err
+}
+
+// signedIn hands out what a complete sign-in earns: an access token, a
+// refresh token, and a device token for the browser.
+func (s *Service) signedIn(sess *store.Session, username, device string, now time.Time) (*Grant, error) {
+	ring := s.tokens.Keys()
 	g, err := s.grant(sess, now)
 	if err != nil {
 		return nil, err
 	}
 	g.RefreshToken, g.RefreshExpires = mintRefresh(ring, sess.ID, sess.RefreshGen, sess.RefreshSalt), sess.RefreshExpiresAt
 	g.DeviceExpires = now.Add(s.cfg.DeviceTTL)
-	g.Device = mintDevice(ring, name, device, g.DeviceExpires)
+	g.Device = mintDevice(ring, username, device, g.DeviceExpires)
 	return g, nil
 }
 
@@ -395,7 +473,7 @@ func (s *Service) Refresh(ctx context.Context, token string, m Meta) (*Grant, er
 // expiry.
 func (s *Service) grant(sess *store.Session, now time.Time) (*Grant, error) {
 	exp := earliest(now.Add(s.cfg.AccessTTL), sess.ExpiresAt)
-	tok, err := s.tokens.Issue(sess.UserID, sess.ID, now, exp)
+	tok, err := s.tokens.Issue(Subject{UserID: sess.UserID, SessionID: sess.ID, AMR: sess.AMR, AuthTime: sess.AuthTime}, now, exp)
 	if err != nil {
 		return nil, err
 	}
@@ -452,6 +530,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 		UserID: uid, Username: u.Username, Role: u.Role, User: u.User,
 		SessionID: sess.ID, SessionExpires: sess.ExpiresAt,
 		IssuedAt: c.IssuedAt.Time, ExpiresAt: c.ExpiresAt.Time,
+		AMR: sess.AMR, AuthTime: sess.AuthTime,
 	}, nil
 }
 
@@ -477,15 +556,15 @@ func (s *Service) Slide(ctx context.Context, p *Principal) (string, time.Time, e
 // interval ago, or a new one. It records the session as seen.
 func (s *Service) fresh(p *Principal, now time.Time) (string, time.Time, error) {
 	s.seen.mark(p.SessionID, now)
-	if tok, exp, ok := s.slides.get(p.SessionID, now.Add(-s.cfg.SlideAfter/2)); ok && now.Before(exp) {
+	if tok, exp, ok := s.slides.get(p.SessionID, p.AuthTime, now.Add(-s.cfg.SlideAfter/2)); ok && now.Before(exp) {
 		return tok, exp, nil
 	}
 	exp := earliest(now.Add(s.cfg.AccessTTL), p.SessionExpires)
-	tok, err := s.tokens.Issue(p.UserID, p.SessionID, now, exp)
+	tok, err := s.tokens.Issue(p.subject(), now, exp)
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	s.slides.put(p.SessionID, tok, now, exp)
+	s.slides.put(p.SessionID, p.AuthTime, tok, now, exp)
 	return tok, exp, nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"gatehouse/server/auth"
 	"gatehouse/server/cache"
+	"gatehouse/server/seal"
 	"gatehouse/server/sqlite"
 	"gatehouse/server/store"
 	"gatehouse/shared"
@@ -113,10 +114,14 @@ func newFixture(t testing.TB) *fixture {
 	f.store = cache.New(f.db, 5*time.Second, 1024, f.clock)
 	pw := auth.NewPasswords(4, 4, 5*time.Second)
 	lockout, ipLockout := auth.DefaultLockouts(3, 15*time.Minute)
-	f.svc = auth.NewService(f.store, tokens, pw, auth.Config{
+	data, err := seal.Parse(seal.Generate("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = auth.NewService(f.store, tokens, pw, data, auth.Config{
 		AccessTTL: 30 * time.Minute, SlideAfter: time.Minute, SessionMax: 12 * time.Hour,
 		RefreshTTL: 7 * 24 * time.Hour, RefreshGrace: 10 * time.Second, DeviceTTL: 90 * 24 * time.Hour,
-		Lockout: lockout, IPLockout: ipLockout,
+		Lockout: lockout, IPLockout: ipLockout, Issuer: "Gatehouse test", MFA: auth.MFAOptional, StepUpMaxAge: 5 * time.Minute,
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock)
 	hash, err := pw.Hash(context.Background(), "password-1")
 	if err != nil {

@@ -14,32 +14,33 @@ type slides struct {
 }
 
 type slid struct {
-	token   string
-	issued  time.Time
-	expires time.Time
+	token    string
+	authTime time.Time
+	issued   time.Time
+	expires  time.Time
 }
 
 func newSlides(max int) *slides { return &slides{max: max, m: make(map[string]slid)} }
 
 // get returns the session's remembered token when it was issued after
-// since.
-func (s *slides) get(session string, since time.Time) (string, time.Time, bool) {
+// since and carries authTime (a re-authentication since makes it stale).
+func (s *slides) get(session string, authTime, since time.Time) (string, time.Time, bool) {
 	s.mu.Lock()
 	e, ok := s.m[session]
 	s.mu.Unlock()
-	if !ok || !e.issued.After(since) {
+	if !ok || !e.issued.After(since) || !e.authTime.Equal(authTime) {
 		return "", time.Time{}, false
 	}
 	return e.token, e.expires, true
 }
 
-func (s *slides) put(session, token string, issued, expires time.Time) {
+func (s *slides) put(session string, authTime time.Time, token string, issued, expires time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.m) >= s.max {
 		clear(s.m) // bounded memory; the next slides sign again
 	}
-	s.m[session] = slid{token: token, issued: issued, expires: expires}
+	s.m[session] = slid{token: token, authTime: authTime, issued: issued, expires: expires}
 }
 
 // seen collects the last time each session was seen, for FlushSeen.

@@ -16,10 +16,22 @@ const TokenType = "at+jwt"
 // MaxLeeway bounds the clock skew tolerated when checking exp, nbf and iat.
 const MaxLeeway = 30 * time.Second
 
-// Claims are the claims of an access token.
+// Claims are the claims of an access token. AMR and AuthTime are the
+// session's (RFC 9470): how and when the user last authenticated.
 type Claims struct {
 	jwt.RegisteredClaims
-	SessionID string `json:"sid"`
+	SessionID string           `json:"sid"`
+	AMR       []string         `json:"amr,omitempty"`
+	AuthTime  *jwt.NumericDate `json:"auth_time,omitempty"`
+}
+
+// Subject is who an access token is for: a user's session, with how and
+// when the user last authenticated.
+type Subject struct {
+	UserID    int64
+	SessionID string
+	AMR       []string
+	AuthTime  time.Time
 }
 
 // UserID returns the subject as a user ID.
@@ -103,19 +115,23 @@ func (t *Tokens) SetKeys(k *Keyring) {
 	}
 }
 
-// Issue signs an access token for the user's session, issued at iat and
-// valid until exp.
-func (t *Tokens) Issue(userID int64, sessionID string, iat, exp time.Time) (string, error) {
+// Issue signs an access token for the subject, issued at iat and valid
+// until exp.
+func (t *Tokens) Issue(sub Subject, iat, exp time.Time) (string, error) {
 	c := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    t.issuer,
 			Audience:  jwt.ClaimStrings{t.audience},
-			Subject:   strconv.FormatInt(userID, 10),
+			Subject:   strconv.FormatInt(sub.UserID, 10),
 			IssuedAt:  jwt.NewNumericDate(iat),
 			NotBefore: jwt.NewNumericDate(iat),
 			ExpiresAt: jwt.NewNumericDate(exp),
 		},
-		SessionID: sessionID,
+		SessionID: sub.SessionID,
+		AMR:       sub.AMR,
+	}
+	if !sub.AuthTime.IsZero() {
+		c.AuthTime = jwt.NewNumericDate(sub.AuthTime)
 	}
 	key := t.Keys().Signing()
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)

@@ -38,7 +38,7 @@ func TestTokensRoundTripAndRotation(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }
 	old := newTestTokens(t, clock, NewKey(secretA))
-	tok, err := old.Issue(42, "sess", now, now.Add(time.Minute))
+	tok, err := old.Issue(Subject{UserID: 42, SessionID: "sess"}, now, now.Add(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestTokensRoundTripAndRotation(t *testing.T) {
 func TestTokensHonourExpiryWithLeeway(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	tk := newTestTokens(t, func() time.Time { return now }, NewKey(secretA))
-	tok, _ := tk.Issue(1, "s", now, now.Add(time.Minute))
+	tok, _ := tk.Issue(Subject{UserID: 1, SessionID: "s"}, now, now.Add(time.Minute))
 	for _, tt := range []struct {
 		after time.Duration
 		ok    bool
@@ -123,7 +123,7 @@ func TestParseKeyring(t *testing.T) {
 func TestSetKeysRotatesAndForgetsVerdicts(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	tk := newTestTokens(t, func() time.Time { return now }, NewKey(secretA))
-	old, _ := tk.Issue(1, "s", now, now.Add(time.Hour))
+	old, _ := tk.Issue(Subject{UserID: 1, SessionID: "s"}, now, now.Add(time.Hour))
 	if _, err := tk.Verify(old); err != nil { // cached from now on
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestSetKeysRotatesAndForgetsVerdicts(t *testing.T) {
 	if _, err := tk.Verify(old); err != nil {
 		t.Fatalf("a key still in the ring must verify: %v", err)
 	}
-	fresh, _ := tk.Issue(1, "s", now, now.Add(time.Hour))
+	fresh, _ := tk.Issue(Subject{UserID: 1, SessionID: "s"}, now, now.Add(time.Hour))
 	if kid := strings.Split(fresh, ".")[0]; kid == strings.Split(old, ".")[0] {
 		t.Fatal("new tokens must be signed by the new first key")
 	}

@@ -30,6 +30,7 @@ import (
 	"gatehouse/server/metrics"
 	"gatehouse/server/postgres"
 	"gatehouse/server/proxy"
+	"gatehouse/server/seal"
 	"gatehouse/server/sqlite"
 	"gatehouse/server/store"
 	"gatehouse/shared"
@@ -67,6 +68,14 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 	if err != nil {
 		return nil, err
 	}
+	data, err := LoadDataKeys(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	mfa, err := auth.ParseMFAPolicy(cfg.MFA)
+	if err != nil {
+		return nil, err
+	}
 	proxies, err := proxy.Parse(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
@@ -91,10 +100,11 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 	stop := follow(db, st, log)
 	pw := auth.NewPasswords(cfg.BcryptCost, cfg.HashConcurrency, cfg.HashWait)
 	lockout, ipLockout := auth.DefaultLockouts(cfg.LoginFree, cfg.LockoutMax)
-	as := auth.NewService(st, tokens, pw, auth.Config{
+	as := auth.NewService(st, tokens, pw, data, auth.Config{
 		AccessTTL: cfg.AccessTTL, SlideAfter: cfg.SlideAfter, SessionMax: cfg.SessionMax,
 		RefreshTTL: cfg.RefreshTTL, RefreshGrace: cfg.RefreshGrace, DeviceTTL: DeviceTTL,
 		Lockout: lockout, IPLockout: ipLockout,
+		Issuer: cfg.Issuer, MFA: mfa, StepUpMaxAge: cfg.StepUpMaxAge,
 	}, log, now)
 	flushSeen := func(ctx context.Context) {
 		if err := as.FlushSeen(ctx); err != nil {
@@ -153,7 +163,7 @@ func Purge(ctx context.Context, st store.Store, cfg *config.Config, now time.Tim
 		log.Warn("retention: purge failed; it runs again later", "err", err)
 		return
 	}
-	log.Info("retention: purged", "sessions", got.Sessions, "throttle_keys", got.Attempts, "audit_events", got.Audit,
+	log.Info("retention: purged", "sessions", got.Sessions, "throttle_keys", got.Attempts, "challenges", got.Challenges, "audit_events", got.Audit,
 		"retention", cfg.Retention.String(), "audit_retention", cfg.AuditRetention.String())
 }
 
@@ -318,6 +328,44 @@ func LoadKeys(cfg *config.Config, log *slog.Logger) (*auth.Keyring, error) {
 		return nil, err
 	}
 	return auth.NewKeyring(auth.NewKey(secret))
+}
+
+// LoadDataKeys returns the keys that seal second-factor secrets:
+// GATEHOUSE_DATA_KEYS_FILE when set, else the file data-key in the data
+// directory, created with one random key (mode 0600) when missing. They
+// are independent of the signing keys: rotating those never touches a
+// sealed secret. Instances sharing a database need the same data keys.
+func LoadDataKeys(cfg *config.Config, log *slog.Logger) (*seal.Keys, error) {
+	path := cfg.DataKeysFile
+	if path == "" {
+		path = filepath.Join(cfg.DataDir, "data-key")
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		switch {
+		case err == nil:
+			_, werr := f.WriteString(seal.Generate(time.Now().UTC().Format("2006-01-02")))
+			if cerr := f.Close(); werr == nil {
+				werr = cerr
+			}
+			if werr != nil {
+				return nil, fmt.Errorf("write data key file: %w", werr)
+			}
+			log.Warn("no data keys configured: generated one; keep it, or every second factor must be enrolled again", "file", path)
+		case !errors.Is(err, os.ErrExist):
+			return nil, fmt.Errorf("create data key file: %w", err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read data keys: %w", err)
+	}
+	keys, err := seal.Parse(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("data keys file %s: %w", path, err)
+	}
+	return keys, nil
 }
 
 // LoadSecret returns the token signing secret: GATEHOUSE_JWT_SECRET, else

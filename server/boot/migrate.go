@@ -84,7 +84,7 @@ func MigrateStore(ctx context.Context, from, to string, replace bool, out io.Wri
 		n    int
 	}{
 		{"users", copied.Users}, {"sessions", copied.Sessions},
-		{"audit events", copied.AuditEvents}, {"throttle keys", copied.Attempts},
+		{"audit events", copied.AuditEvents}, {"throttle keys", copied.Attempts}, {"recovery codes", copied.RecoveryCodes},
 	} {
 		fmt.Fprintf(out, "  %-14s %8d\n", row.what, row.n)
 	}

@@ -73,6 +73,14 @@ type Config struct {
 	TrustedProxies string
 	// PublicURL is the origin browsers use (Origin checks, og:url).
 	PublicURL string
+	// DataKeysFile holds the keys that seal second-factor secrets, "KID
+	// BASE64" per line, the first sealing; empty: a data-key file generated
+	// in the data directory.
+	DataKeysFile string
+	// MFA is who must have a second factor: off, optional, admins or all.
+	MFA string
+	// StepUpMaxAge is how recent a sign-in sensitive actions need.
+	StepUpMaxAge time.Duration
 	// MetricsAddr is where Prometheus metrics are served (/metrics), on a
 	// listener of their own meant to stay internal; empty: off.
 	MetricsAddr string
@@ -130,6 +138,9 @@ func Parse(name string, args []string, getenv func(string) string, output io.Wri
 		{"tls-cert", "GATEHOUSE_TLS_CERT", "PEM certificate file: serve HTTPS (with -tls-key)", str(&c.TLSCert), ""},
 		{"tls-key", "GATEHOUSE_TLS_KEY", "PEM private key file of the certificate", str(&c.TLSKey), ""},
 		{"trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed", str(&c.TrustedProxies), ""},
+		{"data-keys-file", "GATEHOUSE_DATA_KEYS_FILE", "file of the keys sealing second-factor secrets, \"KID BASE64\" per line (default: data-key in the data directory, generated)", str(&c.DataKeysFile), ""},
+		{"mfa", "GATEHOUSE_MFA", "who must have a second factor: off, optional, admins (managers and admins) or all", str(&c.MFA), "optional"},
+		{"step-up-max-age", "GATEHOUSE_STEP_UP_MAX_AGE", "how recent a sign-in sensitive actions need (RFC 9470)", dur(&c.StepUpMaxAge), "5m"},
 		{"metrics-addr", "GATEHOUSE_METRICS_ADDR", "internal listen address of the Prometheus /metrics endpoint (empty: off)", str(&c.MetricsAddr), ""},
 		{"public-url", "GATEHOUSE_PUBLIC_URL", "origin browsers use to reach the server, e.g. https://admin.example.com", str(&c.PublicURL), ""},
 		{"admin-username", "GATEHOUSE_ADMIN_USERNAME", "first admin's username (used only when no user exists)", str(&c.AdminUsername), "admin"},
@@ -177,7 +188,7 @@ func (c *Config) validate() error {
 	positive := map[string]time.Duration{
 		"access TTL": c.AccessTTL, "session max": c.SessionMax, "refresh TTL": c.RefreshTTL,
 		"lockout max": c.LockoutMax, "hash wait": c.HashWait, "database timeout": c.DatabaseTimeout,
-		"retention": c.Retention, "audit retention": c.AuditRetention,
+		"retention": c.Retention, "audit retention": c.AuditRetention, "step-up max age": c.StepUpMaxAge,
 	}
 	for name, d := range positive {
 		if d <= 0 {
@@ -192,6 +203,11 @@ func (c *Config) validate() error {
 	}
 	if c.LoginFree < 1 {
 		errs = append(errs, errors.New("login-free must be at least 1"))
+	}
+	switch c.MFA {
+	case "off", "optional", "admins", "all":
+	default:
+		errs = append(errs, fmt.Errorf("MFA policy %q: want off, optional, admins or all", c.MFA))
 	}
 	if c.HashConcurrency < 1 {
 		errs = append(errs, errors.New("hash-concurrency must be at least 1"))

@@ -16,7 +16,7 @@ import (
 // secret and clock, as a load balancer would see them.
 func cluster(t *testing.T, n int, settings ...string) []*env {
 	t.Helper()
-	url := pgtest.URL(t)
+	url := pgURL(t)
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	envs := make([]*env, n)
 	for i := range envs {
@@ -155,7 +155,7 @@ func TestSeveralInstances(t *testing.T) {
 // without a restart.
 func TestOutage(t *testing.T) {
 	t.Parallel()
-	fwd, u := pgtest.NewForwarder(t, pgtest.URL(t))
+	fwd, u := pgtest.NewForwarder(t, pgURL(t))
 	const timeout = time.Second
 	e := newEnv(t, "GATEHOUSE_DATABASE_URL="+u, "GATEHOUSE_DATABASE_TIMEOUT="+timeout.String())
 	tok := e.admin().Tokens.Token()

@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
 	"gatehouse/app/client"
 	"gatehouse/server/boot"
 	"gatehouse/server/config"
@@ -53,6 +56,8 @@ type env struct {
 	srv   *httptest.Server
 	clock *clock
 	users atomic.Int64
+	// adminSecret is the first admin's TOTP secret once enrolAdmin ran.
+	adminSecret string
 }
 
 // newEnv starts a server. settings are GATEHOUSE_* variables overriding the
@@ -134,7 +139,23 @@ func (e *env) login(username, password string) *client.Client {
 	return c
 }
 
-func (e *env) admin() *client.Client { return e.login(adminName, adminPass) }
+// admin signs the first admin in; once it has a second factor
+// (enrolAdmin), with a code of the next step each time.
+func (e *env) admin() *client.Client {
+	e.t.Helper()
+	c := e.client()
+	if secret := e.adminSecret; secret != "" {
+		c.SecondFactor = func(ctx context.Context) (client.Code, error) {
+			e.clock.Advance(30 * time.Second) // a code is accepted once
+			code, err := totp.GenerateCodeCustom(secret, e.clock.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+			return client.Code{OTP: code}, err
+		}
+	}
+	if _, err := c.Login(context.Background(), adminName, adminPass); err != nil {
+		e.t.Fatalf("login %s: %v", adminName, err)
+	}
+	return c
+}
 
 // newUser creates a user with the role (through the admin API) and returns
 // them with a signed-in client.

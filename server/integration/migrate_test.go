@@ -13,7 +13,6 @@ import (
 
 	"gatehouse/app/client"
 	"gatehouse/server/boot"
-	"gatehouse/server/postgres/pgtest"
 	"gatehouse/server/store"
 	"gatehouse/shared"
 )
@@ -82,7 +81,7 @@ func readLists(t *testing.T, c *client.Client) lists {
 // and checks that nothing a user holds — tokens, lockouts, lists — noticed.
 func TestMigrateStoreKeepsEveryoneSignedIn(t *testing.T) {
 	t.Parallel()
-	pgURL := pgtest.URL(t)
+	pgURL := pgURL(t)
 	dataDir := t.TempDir()
 	sq := newEnv(t, "GATEHOUSE_DATA_DIR="+dataDir, "GATEHOUSE_LOGIN_FREE=3")
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 
@@ -24,8 +25,21 @@ func onEachStore(t *testing.T, test func(t *testing.T, settings ...string)) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		test(t, "GATEHOUSE_DATABASE_URL="+pgtest.URL(t))
+		test(t, "GATEHOUSE_DATABASE_URL="+pgURL(t))
 	})
+}
+
+// pgURL is a database of the test's own, reached through a small pool:
+// the tests run side by side against one server's max_connections.
+func pgURL(t testing.TB) string {
+	u, err := url.Parse(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", "4")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // The hard case of the last-admin rule: two admins demoting (or disabling,

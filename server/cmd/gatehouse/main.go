@@ -46,6 +46,12 @@ commands:
   serve         start the server
   create-admin  create an admin account (-username, -password; random password if none;
                 the settings flags of serve apply too, e.g. -data-dir)
+  reset-password -username NAME
+                give NAME a temporary password (printed) that must be changed at the next
+                sign-in, and sign them out everywhere: for a locked-out last admin
+  reset-mfa -username NAME
+                remove NAME's second factor and recovery codes, and sign them out
+                (both act on the local store, audited as the operator; settings flags apply)
   backup FILE   write a consistent copy of the SQLite database to FILE while the server
                 runs (settings flags apply, e.g. -data-dir; on PostgreSQL use pg_dump)
   migrate-store copy users, sessions, audit events and throttle state from an SQLite file
@@ -65,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "create-admin":
 		return createAdmin(ctx, rest, getenv, stdout, stderr)
+	case "reset-password", "reset-mfa":
+		return operatorReset(ctx, cmd, rest, getenv, stdout, stderr)
 	case "backup":
 		return backup(ctx, rest, getenv, stdout, stderr)
 	case "migrate-store":
@@ -169,6 +177,38 @@ func createAdmin(ctx context.Context, args []string, getenv func(string) string,
 	} else {
 		fmt.Fprintf(stdout, "created admin %q\n", username)
 	}
+	return nil
+}
+
+// operatorReset runs reset-password or reset-mfa.
+func operatorReset(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var username string
+	cfg, err := config.Parse("gatehouse "+cmd, args, getenv, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&username, "username", "", "the user to reset")
+	})
+	if err != nil {
+		return err
+	}
+	if username == "" {
+		return fmt.Errorf("usage: gatehouse %s -username NAME", cmd)
+	}
+	sys, err := boot.Open(ctx, cfg, newLogger(stderr, cfg.LogLevel), boot.Options{})
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	if cmd == "reset-mfa" {
+		if err := sys.Admin.OperatorResetMFA(ctx, username); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "removed the second factor of %q and signed them out\n", username)
+		return nil
+	}
+	password, err := sys.Admin.OperatorResetPassword(ctx, username)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%q has the temporary password:\n\n    %s\n\nThey must change it at the next sign-in; every session of theirs ended.\n", username, password)
 	return nil
 }
 

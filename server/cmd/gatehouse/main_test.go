@@ -6,13 +6,19 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"gatehouse/server/auth"
+	"gatehouse/server/boot"
+	"gatehouse/server/config"
 	"gatehouse/server/postgres/pgtest"
+	"gatehouse/server/store"
+	"gatehouse/shared"
 )
 
 func TestRun(t *testing.T) {
@@ -394,5 +400,86 @@ func TestBackupCommand(t *testing.T) {
 	env["GATEHOUSE_DATABASE_URL"] = "postgres://x@127.0.0.1:1/x"
 	if err := run(context.Background(), []string{"backup", file + "2"}, getenv, &out, &errOut); err == nil || !strings.Contains(err.Error(), "pg_dump") {
 		t.Fatalf("backup on PostgreSQL: %v, want advice to use pg_dump", err)
+	}
+}
+
+// The operator commands recover a locked-out last admin on the local
+// store: a temporary password that must be changed, or no second factor.
+func TestOperatorResets(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"GATEHOUSE_DATA_DIR": dir, "GATEHOUSE_JWT_SECRET": "operator-command-secret-of-32-bytes!", "GATEHOUSE_BCRYPT_COST": "4"}
+	getenv := func(k string) string { return env[k] }
+	var out, errOut bytes.Buffer
+	ctx := context.Background()
+	if err := run(ctx, []string{"create-admin", "-username", "boss", "-password", "forgotten-password"}, getenv, &out, &errOut); err != nil {
+		t.Fatalf("create-admin: %v\n%s", err, errOut.String())
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"reset-password"}, "usage: gatehouse reset-password -username NAME"},
+		{[]string{"reset-mfa", "-username", "nobody"}, "not found"},
+	} {
+		if err := run(ctx, tc.args, getenv, &out, &errOut); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want an error mentioning %q", tc.args, err, tc.want)
+		}
+	}
+
+	out.Reset()
+	if err := run(ctx, []string{"reset-password", "-username", "boss"}, getenv, &out, &errOut); err != nil {
+		t.Fatalf("reset-password: %v\n%s", err, errOut.String())
+	}
+	var temp string
+	for line := range strings.SplitSeq(out.String(), "\n") {
+		if p, ok := strings.CutPrefix(line, "    "); ok {
+			temp = p
+		}
+	}
+	if len(temp) < 16 {
+		t.Fatalf("no temporary password printed:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"reset-mfa", "-username", "boss"}, getenv, &out, &errOut); err != nil {
+		t.Fatalf("reset-mfa: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), `removed the second factor of "boss"`) {
+		t.Fatalf("stdout %q", out.String())
+	}
+
+	cfg, err := config.Parse("test", nil, getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys, err := boot.Open(ctx, cfg, slog.New(slog.DiscardHandler), boot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close()
+	if _, err := sys.Auth.Login(ctx, "boss", "forgotten-password", auth.Meta{}); err == nil {
+		t.Fatal("the old password still works")
+	}
+	g, err := sys.Auth.Login(ctx, "boss", temp, auth.Meta{})
+	if err != nil {
+		t.Fatalf("the temporary password: %v", err)
+	}
+	p, err := sys.Auth.Authenticate(ctx, g.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.Auth.Restriction(p); !errors.Is(err, auth.ErrPasswordChangeRequired) {
+		t.Fatalf("restriction %v, want password change required", err)
+	}
+	events, _, err := sys.Store.ListAudit(ctx, store.AuditFilter{Actor: "gatehouse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reset, mfa bool
+	for _, e := range events {
+		reset = reset || (e.Action == shared.ActionPasswordReset && strings.Contains(e.Detail, "local operator"))
+		mfa = mfa || (e.Action == shared.ActionMFAReset && strings.Contains(e.Detail, "local operator"))
+	}
+	if !reset || !mfa {
+		t.Fatalf("the operator's resets are not audited as such: %+v", events)
 	}
 }

@@ -1,0 +1,521 @@
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gatehouse/server/store"
+	"gatehouse/shared"
+)
+
+// MFAPolicy says who must have a second factor (GATEHOUSE_MFA).
+type MFAPolicy string
+
+// The policies. Off lets nobody enrol — factors already enrolled keep
+// being asked for, so that turning the setting off never silently weakens
+// an account (an administrator resets a user's factor to remove it);
+// optional lets everyone enrol and requires nobody; admins requires
+// managers and admins; all requires everyone.
+const (
+	MFAOff      MFAPolicy = "off"
+	MFAOptional MFAPolicy = "optional"
+	MFAAdmins   MFAPolicy = "admins"
+	MFAAll      MFAPolicy = "all"
+)
+
+// ParseMFAPolicy reads a policy name.
+func ParseMFAPolicy(s string) (MFAPolicy, error) {
+	switch p := MFAPolicy(s); p {
+	case MFAOff, MFAOptional, MFAAdmins, MFAAll:
+		return p, nil
+	}
+	return "", fmt.Errorf("MFA policy %q: want off, optional, admins or all", s)
+}
+
+// requires reports whether the policy requires a user of role r to have a
+// second factor.
+func (p MFAPolicy) requires(r shared.Role) bool {
+	switch p {
+	case MFAAll:
+		return true
+	case MFAAdmins:
+		return r.Rank() >= shared.RoleManager.Rank()
+	}
+	return false
+}
+
+// Restriction returns what the principal must do before anything else:
+// ErrPasswordChangeRequired when someone else set their password,
+// ErrEnrollmentRequired when the MFA policy requires a factor they have
+// not enrolled, nil otherwise. Both follow the user's current state and
+// the policy in force, so tightening the policy restricts existing
+// sessions from their next request.
+func (s *Service) Restriction(p *Principal) error {
+	switch {
+	case p.User.MustChangePassword:
+		return ErrPasswordChangeRequired
+	case s.cfg.MFA.requires(p.Role) && !p.User.MFA:
+		return ErrEnrollmentRequired
+	}
+	return nil
+}
+
+// RequireRecent returns *StepUpError unless the principal's session
+// authenticated (signed in or re-authenticated) within StepUpMaxAge.
+func (s *Service) RequireRecent(p *Principal) error {
+	if d := s.now().Sub(p.AuthTime); d >= 0 && d <= s.cfg.StepUpMaxAge {
+		return nil
+	}
+	return &StepUpError{MaxAge: s.cfg.StepUpMaxAge}
+}
+
+// A challenge token names a sign-in challenge and proves that this server
+// issued it: ID.KID.MAC, with MAC an HMAC under a key derived from KID.
+const challengePurpose = "mfa-challenge"
+
+func mintChallenge(ring *Keyring, id string) string {
+	k := ring.Signing()
+	return id + "." + k.ID + "." + base64.RawURLEncoding.EncodeToString(challengeMAC(k, id))
+}
+
+func challengeMAC(k Key, id string) []byte {
+	m := hmac.New(sha256.New, k.derive(challengePurpose))
+	m.Write([]byte(id))
+	return m.Sum(nil)
+}
+
+// checkChallenge returns the challenge ID of a token this server issued.
+func checkChallenge(ring *Keyring, tok string) (string, bool) {
+	if len(tok) > 200 {
+		return "", false
+	}
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 || parts[0] == "" {
+		return "", false
+	}
+	k, ok := ring.Lookup(parts[1])
+	if !ok {
+		return "", false
+	}
+	mac, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || !hmac.Equal(mac, challengeMAC(k, parts[0])) {
+		return "", false
+	}
+	return parts[0], true
+}
+
+// codeKey is the throttle key of a user's second-factor codes: per
+// account, never per device, so that whoever has the password cannot mint
+// fresh devices to guess codes.
+func (s *Service) codeKey(userID int64) key {
+	return key{"code:" + strconv.FormatInt(userID, 10), s.cfg.Lockout}
+}
+
+// LockoutKeys are the throttle keys an administrator lifts for a user:
+// the account's sign-ins from unknown devices and its codes. (A device's
+// own lockout ends by itself, within LOCKOUT_MAX.)
+func (s *Service) LockoutKeys(u *store.User) []string {
+	return []string{"user:" + u.Username, s.codeKey(u.ID).name}
+}
+
+// secretAAD binds a sealed secret to its user.
+func secretAAD(userID int64) []byte { return []byte("totp:" + strconv.FormatInt(userID, 10)) }
+
+// checkCode checks a TOTP code against u's confirmed factor in tx,
+// remembering the step it matched so that the code is not accepted again
+// (the row is saved). It reports whether the code matched.
+func (s *Service) checkCode(ctx context.Context, tx store.Tx, u *store.User, code string, now time.Time) (bool, error) {
+	secret, err := s.data.Open(u.TOTP.Secret, u.TOTP.KeyID, secretAAD(u.ID))
+	if err != nil {
+		return false, fmt.Errorf("open the TOTP secret of user %d: %w", u.ID, err)
+	}
+	st, ok := matchTOTP(string(secret), code, now, u.TOTP.LastStep)
+	if !ok {
+		return false, nil
+	}
+	u.TOTP.LastStep = st
+	return true, tx.SaveUser(ctx, u)
+}
+
+// CompleteMFA is the second step of a sign-in answered *MFARequiredError:
+// the challenge token and either a TOTP code or a recovery code. Each
+// challenge takes ChallengeAttempts codes within ChallengeTTL (a typo does
+// not spend it), then ErrBadChallenge; a right code spends it. Codes are
+// throttled per account. A wrong code is ErrBadCode; a recovery code works
+// once, and the grant says how many remain.
+func (s *Service) CompleteMFA(ctx context.Context, token, otp, recovery string, m Meta) (*Grant, error) {
+	g, err := s.completeMFA(ctx, token, otp, recovery, m)
+	s.counters.countSignIn(err)
+	return g, err
+}
+
+func (s *Service) completeMFA(ctx context.Context, token, otp, recovery string, m Meta) (*Grant, error) {
+	switch {
+	case (otp == "") == (recovery == ""):
+		return nil, &RequestError{Reason: "send either otp or recovery_code"}
+	case len(otp) > 10 || len(recovery) > 40:
+		return nil, &RequestError{Reason: "the code is too long"}
+	}
+	ring := s.tokens.Keys()
+	id, ok := checkChallenge(ring, token)
+	if !ok {
+		return nil, fmt.Errorf("%w: malformed", ErrBadChallenge)
+	}
+	now := s.now()
+	var (
+		sess    *store.Session
+		outcome error
+		left    int
+		name    string
+		device  string
+	)
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		sess, outcome, left = nil, nil, 0
+		c, err := tx.LockChallenge(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			outcome = fmt.Errorf("%w: unknown", ErrBadChallenge)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if c.UsedAt != nil || !now.Before(c.ExpiresAt) || c.Attempts >= s.cfg.ChallengeAttempts {
+			outcome = fmt.Errorf("%w: used, expired or out of attempts", ErrBadChallenge)
+			return nil
+		}
+		u, err := tx.LockUser(ctx, c.UserID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			outcome = fmt.Errorf("%w: the user is gone", ErrBadChallenge)
+			return nil
+		case err != nil:
+			return err
+		case u.Disabled:
+			outcome = ErrInactive
+			return nil
+		case !u.TOTP.Enabled():
+			outcome = fmt.Errorf("%w: the factor was removed", ErrBadChallenge)
+			return nil
+		}
+		name = u.Username
+		ck := s.codeKey(u.ID)
+		wait, locked, err := reserve(ctx, tx, []key{ck}, now)
+		if err != nil {
+			return err
+		}
+		if wait > 0 {
+			outcome = &ThrottledError{RetryAfter: wait}
+			return nil
+		}
+		if err := auditLockouts(ctx, tx, locked, u.Username, m.IP, now); err != nil {
+			return err
+		}
+		c.Attempts++
+		var right bool
+		if otp != "" {
+			right, err = s.checkCode(ctx, tx, u, otp, now)
+		} else {
+			right, left, err = tx.ConsumeRecoveryCode(ctx, u.ID, hashRecoveryCode(recovery))
+		}
+		if err != nil {
+			return err
+		}
+		if !right {
+			if err := tx.SaveChallenge(ctx, c); err != nil {
+				return err
+			}
+			outcome = fmt.Errorf("%w; %d tries left", ErrBadCode, s.cfg.ChallengeAttempts-c.Attempts)
+			return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionMFACode, IP: m.IP, Outcome: shared.OutcomeFailed, Detail: "wrong code"})
+		}
+		c.UsedAt = &now
+		if err := tx.SaveChallenge(ctx, c); err != nil {
+			return err
+		}
+		if err := release(ctx, tx, []key{ck}, true); err != nil {
+			return err
+		}
+		keys := []key{{"user:" + u.Username, s.cfg.Lockout}}
+		device = newRandom(16)
+		if d, ok := checkDevice(ring, c.Device, u.Username, now); ok {
+			keys, device = []key{{"device:" + d.device, s.cfg.Lockout}}, d.device
+		}
+		if recovery != "" {
+			err := tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionRecoveryUsed, IP: m.IP, Outcome: shared.OutcomeOK, Detail: fmt.Sprintf("%d left", left)})
+			if err != nil {
+				return err
+			}
+		}
+		sess, err = s.open(ctx, tx, u, []string{AMRPassword, AMROTP}, keys, m, now)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sign-in code: %w", err)
+	}
+	if outcome != nil {
+		return nil, outcome
+	}
+	g, err := s.signedIn(sess, name, device, now)
+	if err != nil {
+		return nil, err
+	}
+	if recovery != "" {
+		g.RecoveryCodesLeft = &left
+	}
+	return g, nil
+}
+
+// CheckCode checks a TOTP code of the principal's, as a confirmation that
+// goes with a password (changing it, re-authenticating): codes count
+// against the account's code throttle. A user without a factor needs no
+// code (nil). ErrBadCode when it is wrong or missing, *ThrottledError while
+// the account's codes are locked.
+func (s *Service) CheckCode(ctx context.Context, p *Principal, code string, m Meta) error {
+	now := s.now()
+	var outcome error
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		outcome = nil
+		u, err := tx.LockUser(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		if !u.TOTP.Enabled() {
+			return nil
+		}
+		if code == "" {
+			outcome = fmt.Errorf("%w: a code from your authenticator app is required", ErrBadCode)
+			return nil
+		}
+		ck := s.codeKey(u.ID)
+		wait, locked, err := reserve(ctx, tx, []key{ck}, now)
+		if err != nil {
+			return err
+		}
+		if wait > 0 {
+			outcome = &ThrottledError{RetryAfter: wait}
+			return nil
+		}
+		if err := auditLockouts(ctx, tx, locked, u.Username, m.IP, now); err != nil {
+			return err
+		}
+		right, err := s.checkCode(ctx, tx, u, code, now)
+		if err != nil {
+			return err
+		}
+		if !right {
+			outcome = ErrBadCode
+			return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionMFACode, IP: m.IP, Outcome: shared.OutcomeFailed, Detail: "wrong code"})
+		}
+		return release(ctx, tx, []key{ck}, true)
+	})
+	if err != nil {
+		return fmt.Errorf("check code: %w", err)
+	}
+	return outcome
+}
+
+// Reauth re-authenticates the principal's session for sensitive actions
+// (RFC 9470 step-up): the password (throttled per session, like a current
+// password) and, when the user has a factor, a code. It moves the
+// session's auth_time to now and answers a fresh access token carrying it.
+func (s *Service) Reauth(ctx context.Context, p *Principal, password, code string, m Meta) (*Grant, error) {
+	fail := func(detail string) {
+		s.audit(ctx, &shared.AuditEvent{ActorID: p.UserID, Actor: p.Username, Action: shared.ActionReauth, Target: "session " + p.SessionID, IP: m.IP, Outcome: shared.OutcomeFailed, Detail: detail})
+	}
+	if password == "" || len(password) > shared.MaxPasswordLen {
+		return nil, &RequestError{Reason: "the password is required (at most 72 bytes)"}
+	}
+	if err := s.CheckCurrentPassword(ctx, p, password, m); err != nil {
+		if errors.Is(err, ErrWrongPassword) {
+			fail("wrong password")
+		}
+		return nil, err
+	}
+	if err := s.CheckCode(ctx, p, code, m); err != nil {
+		if errors.Is(err, ErrBadCode) {
+			fail("wrong code")
+		}
+		return nil, err
+	}
+	now := s.now()
+	var sess *store.Session
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if sess, err = tx.LockSession(ctx, p.SessionID); err != nil {
+			return err
+		}
+		if !sess.Active(now) {
+			return fmt.Errorf("%w: session ended", ErrInvalidToken)
+		}
+		sess.AuthTime, sess.AMR = now, []string{AMRPassword}
+		if p.User.MFA {
+			sess.AMR = append(sess.AMR, AMROTP)
+		}
+		if err := tx.SaveSession(ctx, sess); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: p.UserID, Actor: p.Username, Action: shared.ActionReauth, Target: "session " + p.SessionID, IP: m.IP, Outcome: shared.OutcomeOK, Detail: strings.Join(sess.AMR, "+")})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reauth: %w", err)
+	}
+	return s.grant(sess, now)
+}
+
+// StartTOTP begins enrolling a TOTP factor for the principal: a new
+// secret, kept (sealed) as pending until ConfirmTOTP sees a first code.
+// Re-enrolling while enrolled needs a recent sign-in (*StepUpError).
+func (s *Service) StartTOTP(ctx context.Context, p *Principal, m Meta) (*Enrolment, error) {
+	if s.cfg.MFA == MFAOff {
+		return nil, ErrMFAOff
+	}
+	if p.User.MFA {
+		if err := s.RequireRecent(p); err != nil {
+			return nil, err
+		}
+	}
+	e, err := newTOTP(s.cfg.Issuer, p.Username)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		u, err := tx.LockUser(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		u.TOTP.Pending, u.TOTP.PendingKeyID = s.data.Seal([]byte(e.Secret), secretAAD(u.ID))
+		u.UpdatedAt = now
+		return tx.SaveUser(ctx, u)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start TOTP enrolment: %w", err)
+	}
+	return e, nil
+}
+
+// ConfirmTOTP completes an enrolment with a first code from the app: the
+// pending secret becomes the factor, and ten new recovery codes are made
+// and returned (shown once; only their hashes are kept). A wrong code is
+// a validation error on otp.
+func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, m Meta) ([]string, error) {
+	if s.cfg.MFA == MFAOff {
+		return nil, ErrMFAOff
+	}
+	now := s.now()
+	codes, hashes := newRecoveryCodes()
+	var outcome error
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		outcome = nil
+		u, err := tx.LockUser(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		if len(u.TOTP.Pending) == 0 {
+			outcome = &shared.ValidationError{Fields: shared.FieldErrors{"otp": "start the enrolment first"}}
+			return nil
+		}
+		secret, err := s.data.Open(u.TOTP.Pending, u.TOTP.PendingKeyID, secretAAD(u.ID))
+		if err != nil {
+			return fmt.Errorf("open the pending TOTP secret of user %d: %w", u.ID, err)
+		}
+		st, ok := matchTOTP(string(secret), code, now, 0)
+		if !ok {
+			outcome = &shared.ValidationError{Fields: shared.FieldErrors{"otp": "is not the code your app shows now"}}
+			return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionMFAEnrol, Target: "user " + u.Username, IP: m.IP, Outcome: shared.OutcomeFailed, Detail: "wrong first code"})
+		}
+		re := u.TOTP.Enabled()
+		u.TOTP = store.TOTP{Secret: u.TOTP.Pending, KeyID: u.TOTP.PendingKeyID, LastStep: st}
+		u.UpdatedAt = now
+		if err := tx.SaveUser(ctx, u); err != nil {
+			return err
+		}
+		if err := tx.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
+			return err
+		}
+		detail := "TOTP enrolled; 10 recovery codes"
+		if re {
+			detail = "TOTP enrolled again; 10 new recovery codes"
+		}
+		return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionMFAEnrol, Target: "user " + u.Username, IP: m.IP, Outcome: shared.OutcomeOK, Detail: detail})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("confirm TOTP enrolment: %w", err)
+	}
+	if outcome != nil {
+		return nil, outcome
+	}
+	return codes, nil
+}
+
+// RemoveMFA removes the principal's factor and recovery codes; it needs a
+// recent sign-in.
+func (s *Service) RemoveMFA(ctx context.Context, p *Principal, m Meta) error {
+	if err := s.RequireRecent(p); err != nil {
+		return err
+	}
+	now := s.now()
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		u, err := tx.LockUser(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		if err := ClearFactor(ctx, tx, u, now); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionMFARemove, Target: "user " + u.Username, IP: m.IP, Outcome: shared.OutcomeOK})
+	})
+	if err != nil {
+		return fmt.Errorf("remove MFA: %w", err)
+	}
+	return nil
+}
+
+// ClearFactor removes u's second factor and recovery codes in tx.
+func ClearFactor(ctx context.Context, tx store.Tx, u *store.User, now time.Time) error {
+	u.TOTP = store.TOTP{}
+	u.UpdatedAt = now
+	if err := tx.SaveUser(ctx, u); err != nil {
+		return err
+	}
+	return tx.ReplaceRecoveryCodes(ctx, u.ID, nil)
+}
+
+// RegenerateRecoveryCodes replaces the principal's recovery codes with ten
+// new ones (shown once); it needs a factor and a recent sign-in.
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal, m Meta) ([]string, error) {
+	if err := s.RequireRecent(p); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	codes, hashes := newRecoveryCodes()
+	var outcome error
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		outcome = nil
+		u, err := tx.LockUser(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		if !u.TOTP.Enabled() {
+			outcome = &shared.ValidationError{Fields: shared.FieldErrors{"mfa": "enrol an authenticator app first"}}
+			return nil
+		}
+		if err := tx.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionRecoveryCodes, Target: "user " + u.Username, IP: m.IP, Outcome: shared.OutcomeOK, Detail: "10 new recovery codes"})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new recovery codes: %w", err)
+	}
+	if outcome != nil {
+		return nil, outcome
+	}
+	return codes, nil
+}
