@@ -8,15 +8,18 @@ ADDR    ?= :8000
 
 all: build
 
-## build: the frontend (web/app.wasm, gzipped beside it) and the gatehouse command in bin/
+## build: the frontend (web/app.wasm, with its brotli and gzip copies beside it)
+## and the gatehouse command in bin/
 build: wasm server
 
 server:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/gatehouse ./server/cmd/gatehouse
 
+# The compressed copies are made in Go (brotli quality 11: most of a minute)
+# and kept while they hold exactly app.wasm, so an unchanged wasm costs a hash.
 wasm:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags "-s -w" -o web/app.wasm ./app/wasm
-	gzip -9 -n -k -f web/app.wasm
+	$(GO) run ./server/cmd/precompress web/app.wasm
 
 ## run: build and serve on SQLite in ./data (the first start prints the admin password)
 run: build
@@ -104,4 +107,4 @@ deps:
 	fi
 
 clean:
-	rm -rf bin web/app.wasm web/app.wasm.gz
+	rm -rf bin web/app.wasm web/app.wasm.br web/app.wasm.gz
