@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 ADDR    ?= :8000
 
-.PHONY: all build server wasm run run-pg serve-pg test e2e vet fmt-check wasm-check bench storm fuzz deps clean
+.PHONY: all build server wasm run run-pg serve-pg test e2e vet fmt-check wasm-check bench storm rss fuzz deps clean
 
 all: build
 
@@ -74,16 +74,24 @@ fmt-check:
 wasm-check:
 	GOOS=js GOARCH=wasm $(GO) vet ./shared/... ./app/client/... ./app/ui/... ./app/wasm/...
 
+# The memory benchmark measures the binary and web directory built by build.
+BENCH_ENV := GATEHOUSE_BENCH_BIN=$(CURDIR)/bin/gatehouse GATEHOUSE_BENCH_WEB=$(CURDIR)/web
+
 ## bench: benchmarks (figures are ratios measured side by side in one run),
-## the sign-in storm (see storm) among them
-bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+## the sign-in storm (see storm) and the server's memory (see rss) among them
+bench: build
+	$(BENCH_ENV) $(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
 
 ## storm: 100 sign-ins at once (bcrypt cost 12) while a load generator reads
 ## /api/users/me on a fixed number of connections; prints its p99 idle and
 ## during the storm, and the errors on the authenticated side
 storm:
 	$(GO) test -run='^$$' -bench='^BenchmarkSignInStorm$$' -benchtime=1x -count=1 -v ./server/integration/
+
+## rss: the resident memory of bin/gatehouse serve on SQLite, idle after a
+## first visit and at its peak while 256 connections read /api/users/me
+rss: build
+	$(BENCH_ENV) $(GO) test -run='^$$' -bench='^BenchmarkRSS$$' -benchtime=1x -count=1 -v ./server/cmd/gatehouse/
 
 ## fuzz: every fuzz target for FUZZTIME each (a crash found is saved under
 ## testdata/fuzz and becomes a regression test of the normal test run)
