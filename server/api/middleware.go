@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -196,6 +197,22 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += n
+	return n, err
+}
+
+// ReadFrom hands what ServeContent copies (a file of the web directory) to
+// the ResponseWriter's own ReadFrom, so that the kernel sends the file
+// (sendfile) instead of the bytes going through a buffer here.
+func (w *statusWriter) ReadFrom(src io.Reader) (n int64, err error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+	}
+	w.bytes += int(n)
 	return n, err
 }
 

@@ -243,7 +243,8 @@ func crashSnapshot(t *testing.T, dbPath, dir string) map[string]storedUser {
 // ---------------------------------------------------------------------------
 // The server process
 
-// crashChild is the test binary running `gatehouse serve`.
+// crashChild is a `gatehouse serve` process: the test binary, or the built
+// command (BenchmarkRSS).
 type crashChild struct {
 	name   string
 	url    string // http://127.0.0.1:PORT
@@ -256,14 +257,22 @@ type crashChild struct {
 // startCrashChild starts the test binary as `gatehouse serve` on dataDir and
 // waits until it says where it listens. When t ends the process is stopped
 // if it still runs, and its output goes to the log if t failed.
-func startCrashChild(t *testing.T, name, dataDir, webDir string) *crashChild {
+func startCrashChild(t testing.TB, name, dataDir, webDir string) *crashChild {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Should TestMain not see childEnv, run no test rather than all of them.
-	cmd := exec.Command(exe, "-test.run=^$")
+	return startChild(t, name, exec.Command(exe, "-test.run=^$"), dataDir, webDir)
+}
+
+// startChild starts cmd, which is either the test binary (see
+// startCrashChild) or a built gatehouse command given "serve", with the
+// crash test's settings on dataDir and webDir, and waits until it says
+// where it listens.
+func startChild(t testing.TB, name string, cmd *exec.Cmd, dataDir, webDir string) *crashChild {
+	t.Helper()
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "GATEHOUSE_") { // none of the caller's settings
 			cmd.Env = append(cmd.Env, kv)
@@ -273,7 +282,7 @@ func startCrashChild(t *testing.T, name, dataDir, webDir string) *crashChild {
 		childEnv+"=serve",
 		"GATEHOUSE_ADDR=127.0.0.1:0",
 		"GATEHOUSE_DATA_DIR="+dataDir,
-		"GATEHOUSE_WEB_DIR="+webDir, // empty: the frontend warns that app.wasm is missing
+		"GATEHOUSE_WEB_DIR="+webDir, // the crash test's is empty: the frontend warns that app.wasm is missing
 		"GATEHOUSE_JWT_SECRET="+crashSecret,
 		"GATEHOUSE_BCRYPT_COST=4",
 		"GATEHOUSE_ADMIN_USERNAME="+crashAdmin,
@@ -291,7 +300,7 @@ func startCrashChild(t *testing.T, name, dataDir, webDir string) *crashChild {
 	stderr := &crashLines{onLine: func(string) {}}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", exe, err)
+		t.Fatalf("start %s: %v", cmd.Path, err)
 	}
 	c := &crashChild{
 		name:   name,
@@ -376,7 +385,7 @@ func (c *crashChild) doJSON(method, path, token string, in any) crashAnswer {
 }
 
 // signIn signs in as the admin and returns the access token.
-func (c *crashChild) signIn(t *testing.T) string {
+func (c *crashChild) signIn(t testing.TB) string {
 	t.Helper()
 	form := url.Values{"grant_type": {"password"}, "username": {crashAdmin}, "password": {crashPassword}}
 	a := c.do(http.MethodPost, "/api/token", "", "application/x-www-form-urlencoded", []byte(form.Encode()))

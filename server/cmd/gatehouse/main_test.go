@@ -306,33 +306,6 @@ func TestVersion(t *testing.T) {
 	})
 }
 
-func TestAcceptsGzip(t *testing.T) {
-	tests := []struct {
-		name, header string
-		want         bool
-	}{
-		{"gzip alone is accepted", "gzip", true},
-		{"the coding is matched case-insensitively", "GZIP", true},
-		{"gzip among others with a positive q is accepted", "br, gzip;q=0.5", true},
-		{"gzip with q=0 is refused", "gzip;q=0", false},
-		{"gzip with q=0.000 is refused", "gzip;q=0.000", false},
-		{"identity alone is not gzip", "identity", false},
-		{"an empty header is not gzip", "", false},
-		{"spaces around the coding and before the parameter are allowed", "deflate, gzip ;q=1.0", true},
-		{"spaces around = are allowed", "gzip; q = 0.8", true},
-		{"a space before q=0 still refuses gzip", "gzip; q=0", false},
-		{"a malformed q is refused", "gzip;q=high", false},
-		{"a coding merely containing gzip is not gzip", "gzipped", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := acceptsGzip(tt.header); got != tt.want {
-				t.Errorf("acceptsGzip(%q) = %v, want %v", tt.header, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestDisplayURL(t *testing.T) {
 	listen := func(addr string) string {
 		ln, err := net.Listen("tcp", addr)
