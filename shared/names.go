@@ -42,6 +42,8 @@ const (
 	PathSessions       = "/api/sessions"
 	PathAudit          = "/api/audit"
 	PathStats          = "/api/stats"
+	PathOpenAPI        = "/api/openapi.json" // the OpenAPI 3 description of the API
+	PathDocs           = "/api/docs"         // that description, rendered
 	PathHealth         = "/healthz"
 	PathReady          = "/readyz"
 	MaxRequestBodySize = 1 << 20 // bytes; larger bodies get 413
