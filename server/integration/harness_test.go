@@ -53,6 +53,11 @@ type env struct {
 	srv   *httptest.Server
 	clock *clock
 	users atomic.Int64
+	// spec validates every answer against the OpenAPI description
+	// (openapi_test.go); hc is the plain HTTP client whose answers it
+	// sees, for raw requests.
+	spec *specCheck
+	hc   *http.Client
 }
 
 // newEnv starts a server. settings are GATEHOUSE_* variables overriding the
@@ -91,6 +96,7 @@ func newEnvAt(t testing.TB, clk *clock, settings ...string) *env {
 	if _, err := boot.EnsureAdmin(context.Background(), sys, io.Discard); err != nil {
 		t.Fatal(err)
 	}
+	spec := newSpecCheck(t)
 	srv := httptest.NewServer(sys.API)
 	t.Cleanup(func() {
 		srv.Close()
@@ -99,7 +105,7 @@ func newEnvAt(t testing.TB, clk *clock, settings ...string) *env {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &env{t: t, sys: sys, srv: srv, clock: clk}
+	return &env{t: t, sys: sys, srv: srv, clock: clk, spec: spec, hc: &http.Client{Transport: spec.transport(http.DefaultTransport)}}
 }
 
 type lockedWriter struct {
@@ -120,7 +126,7 @@ func (e *env) client() *client.Client {
 		e.t.Fatal(err)
 	}
 	c := client.New(e.srv.URL, &client.MemoryTokenStore{})
-	c.HTTP = &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	c.HTTP = &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: e.spec.transport(http.DefaultTransport)}
 	return c
 }
 
@@ -161,7 +167,7 @@ func (e *env) do(method, path, token string, header http.Header, body io.Reader)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.hc.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
