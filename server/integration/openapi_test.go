@@ -286,7 +286,7 @@ func TestSpecCheckCatchesWhatTheDescriptionDoesNotAllow(t *testing.T) {
 		{"a missing required field", "GET", shared.PathMe, 200, http.Header{"Content-Type": {"application/json"}}, strings.Replace(user, `"role":"admin",`, ``, 1), true},
 		{"another content type", "GET", shared.PathMe, 200, http.Header{"Content-Type": {"text/plain"}}, user, true},
 		{"a 401 without WWW-Authenticate", "GET", shared.PathMe, 401, http.Header{"Content-Type": {"application/json"}}, noToken, true},
-		{"a 401 with refreshtoken", "GET", shared.PathMe, 401, http.Header{"Content-Type": {"application/json"}, "Www-Authenticate": {`Bearer realm="gatehouse"`}, "Refreshtoken": {"x"}}, noToken, true},
+		{"refreshtoken on a failed sign-in", "POST", shared.PathToken, 401, http.Header{"Content-Type": {"application/json"}, "Www-Authenticate": {`Bearer realm="gatehouse"`}, "Refreshtoken": {"x"}}, `{"error":"invalid_grant","error_description":"wrong"}`, true},
 		{"an error code the response does not list", "GET", shared.PathMe, 401, http.Header{"Content-Type": {"application/json"}, "Www-Authenticate": {`Bearer realm="gatehouse"`}}, strings.Replace(noToken, "invalid_token", "invalid_grant", 1), true},
 		{"a 429 without Retry-After", "POST", shared.PathToken, 429, http.Header{"Content-Type": {"application/json"}}, `{"error":"too_many_attempts","error_description":"wait"}`, true},
 		{"a logout that keeps the cookie", "POST", shared.PathLogout, 204, nil, "", true},
