@@ -27,7 +27,7 @@ import (
 // Every answer the tests receive from a server — through env.client(),
 // env.clientVia, env.do and send with env.hc — is validated against the
 // OpenAPI description the server serves (server/api/openapi.json): its
-// status must be one the operation lists, the headers the answer declares
+// status must be one the operation lists, the headers its response declares
 // required must be there and match their schemas, and the body must match
 // the schema of its content type. Failures are collected per env and fail
 // the test that started it, when it ends.
