@@ -47,6 +47,8 @@ const (
 	PathMeTOTPConfirm  = "/api/users/me/mfa/totp/confirm"
 	PathMeRecovery     = "/api/users/me/mfa/recovery-codes"
 	PathReauth         = "/api/reauth"
+	PathOpenAPI        = "/api/openapi.json" // the OpenAPI 3 description of the API
+	PathDocs           = "/api/docs"         // that description, rendered
 	PathHealth         = "/healthz"
 	PathReady          = "/readyz"
 	MaxRequestBodySize = 1 << 20 // bytes; larger bodies get 413

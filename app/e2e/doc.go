@@ -19,7 +19,9 @@
 // on PATH (make deps installs it), every test is skipped and says why —
 // unless GATEHOUSE_E2E_REQUIRE=1, as in CI, which turns the skip into a
 // failure. Each test leaves a full-page screenshot of the page it ended on
-// in .screenshots/<TestName>.png at the repository root, pass or fail.
+// in .screenshots/<TestName>.png at the repository root, pass or fail;
+// TestAPIDocs also writes the README's picture of /api/docs,
+// web/screenshots/api-docs.png.
 //
 // The test files build only for the host (not js/wasm): they drive a
 // browser, they do not run in one.

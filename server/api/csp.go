@@ -20,11 +20,22 @@ import (
 //     our components render one), WebAssembly may be compiled
 //     ('wasm-unsafe-eval', never 'unsafe-eval'), and fetches may go to this
 //     origin and to the API's when the PWA calls an API elsewhere.
+//   - The page of /api/docs gets docsPolicy, on that route alone: what its
+//     viewer, Swagger UI, needs. Its scripts and stylesheet are files under
+//     /web/docs/ (no inline script, and no inline style: it styles through
+//     the CSSOM, which style-src does not govern), it fetches
+//     /api/openapi.json and, when someone tries an operation, the API
+//     itself, and its images are its stylesheet's data: icons and the
+//     page's favicon.
 //
 // The service worker script gets the page policy too: its fetches (the
 // cache-first pass-through of every request, API calls included) are bound
 // by its own connect-src.
 const jsonPolicy = "default-src 'none'; frame-ancestors 'none'"
+
+// docsPolicy is the Content-Security-Policy of the /api/docs page.
+const docsPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // pagePolicy returns the policy of the frontend's answers. apiOrigin is
 // added to connect-src when it is not "".

@@ -22,6 +22,8 @@ const (
 	wantJSONPolicy = "default-src 'none'; frame-ancestors 'none'"
 	wantPagePolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; " +
 		"connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'; frame-ancestors 'none'"
+	wantDocsPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+		"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
 // wantPagePolicyWith is the page policy when the pages call the API at
@@ -105,6 +107,9 @@ func TestSecurityHeaders(t *testing.T) {
 		{name: "a page path's wrong method gets the JSON 405", h: same, method: "POST", path: "/users", status: 405, policy: wantJSONPolicy},
 		{name: "the liveness check", h: same, method: "GET", path: shared.PathHealth, status: 200, policy: wantJSONPolicy},
 		{name: "the readiness check", h: same, method: "GET", path: shared.PathReady, status: 200, policy: wantJSONPolicy},
+		{name: "the OpenAPI description", h: same, method: "GET", path: shared.PathOpenAPI, status: 200, policy: wantJSONPolicy},
+		{name: "the API docs page", h: same, method: "GET", path: shared.PathDocs, status: 200, policy: wantDocsPolicy},
+		{name: "the API docs page's wrong method", h: same, method: "POST", path: shared.PathDocs, status: 405, policy: wantJSONPolicy},
 		{name: "the dashboard page", h: same, method: "GET", path: "/", status: 200, policy: wantPagePolicy},
 		{name: "a deep link", h: same, method: "GET", path: "/users", status: 200, policy: wantPagePolicy},
 		{name: "a HEAD of a page", h: same, method: "HEAD", path: "/login", status: 200, policy: wantPagePolicy},

@@ -56,6 +56,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &mf):
 		e.Status, e.Code, e.Description = http.StatusUnauthorized, shared.CodeMFARequired, "the password is right; now enter the code from your authenticator app, or a recovery code"
 		e.MFAToken, e.MFAExpiresIn = mf.Token, seconds(mf.ExpiresIn)
+		h.Set("WWW-Authenticate", realm)
 	case errors.As(err, &su):
 		e.Status, e.Code, e.Description = http.StatusUnauthorized, shared.CodeInsufficientUserAuth, "this action needs a recent sign-in: confirm your password"
 		e.MaxAge = seconds(su.MaxAge)

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,6 +37,10 @@ func TestRegisteringARouteWithoutAPolicyPanics(t *testing.T) {
 	}
 }
 
+// publicAPI are the only /api/ paths anyone may call: signing in,
+// refreshing, and the API's description.
+var publicAPI = []string{shared.PathToken, shared.PathTokenRefresh, shared.PathOpenAPI, shared.PathDocs}
+
 func TestEveryRouteHasAPolicy(t *testing.T) {
 	s := New(Options{Frontend: http.NotFoundHandler()})
 	routes := s.Routes()
@@ -46,7 +51,7 @@ func TestEveryRouteHasAPolicy(t *testing.T) {
 		if r.Policy.kind == policyNone {
 			t.Errorf("%s %s has no policy", r.Method, r.Path)
 		}
-		if r.Policy.IsPublic() && strings.HasPrefix(r.Path, "/api/") && r.Path != shared.PathToken && r.Path != shared.PathTokenRefresh {
+		if r.Policy.IsPublic() && strings.HasPrefix(r.Path, "/api/") && !slices.Contains(publicAPI, r.Path) {
 			t.Errorf("%s %s is public", r.Method, r.Path)
 		}
 	}
@@ -128,6 +133,8 @@ func TestRoutesMatchTheGoldenTable(t *testing.T) {
 		{"GET", "/api/stats", auditR},
 		{"GET", "/healthz", public},
 		{"GET", "/readyz", public},
+		{"GET", "/api/openapi.json", public},
+		{"GET", "/api/docs", public},
 		{"GET", pwaPath, public},
 		{"HEAD", pwaPath, public},
 	}

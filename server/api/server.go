@@ -177,6 +177,9 @@ func (s *Server) routes(frontend http.Handler) {
 	rt.handle(http.MethodGet, shared.PathHealth, Public, s.health)
 	rt.handle(http.MethodGet, shared.PathReady, Public, s.ready)
 
+	rt.handle(http.MethodGet, shared.PathOpenAPI, Public, s.openAPI)
+	rt.add(Route{Method: http.MethodGet, Path: shared.PathDocs, Policy: Public}, withPolicy(docsPolicy, http.HandlerFunc(s.docs)))
+
 	// Every other GET or HEAD outside /api/ belongs to the frontend. An
 	// unknown API path falls through to the JSON 404, and a known one asked
 	// with the wrong method to the JSON 405.

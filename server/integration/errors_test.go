@@ -194,7 +194,7 @@ func TestBodiesOverOneMebibyteAre413(t *testing.T) {
 			if tt.token != "" {
 				req.Header.Set("Authorization", "Bearer "+tt.token)
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := e.hc.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -228,7 +228,7 @@ func TestBodiesOverOneMebibyteAre413(t *testing.T) {
 				}
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+tok)
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := e.hc.Do(req)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -58,6 +58,11 @@ type env struct {
 	users atomic.Int64
 	// adminSecret is the first admin's TOTP secret once enrolAdmin ran.
 	adminSecret string
+	// spec validates every answer against the OpenAPI description
+	// (openapi_test.go); hc is the plain HTTP client whose answers it
+	// sees, for raw requests.
+	spec *specCheck
+	hc   *http.Client
 }
 
 // newEnv starts a server. settings are GATEHOUSE_* variables overriding the
@@ -96,6 +101,7 @@ func newEnvAt(t testing.TB, clk *clock, settings ...string) *env {
 	if _, err := boot.EnsureAdmin(context.Background(), sys, io.Discard); err != nil {
 		t.Fatal(err)
 	}
+	spec := newSpecCheck(t)
 	srv := httptest.NewServer(sys.API)
 	t.Cleanup(func() {
 		srv.Close()
@@ -104,7 +110,7 @@ func newEnvAt(t testing.TB, clk *clock, settings ...string) *env {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &env{t: t, sys: sys, srv: srv, clock: clk}
+	return &env{t: t, sys: sys, srv: srv, clock: clk, spec: spec, hc: &http.Client{Transport: spec.transport(http.DefaultTransport)}}
 }
 
 type lockedWriter struct {
@@ -125,7 +131,7 @@ func (e *env) client() *client.Client {
 		e.t.Fatal(err)
 	}
 	c := client.New(e.srv.URL, &client.MemoryTokenStore{})
-	c.HTTP = &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	c.HTTP = &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: e.spec.transport(http.DefaultTransport)}
 	return c
 }
 
@@ -182,7 +188,7 @@ func (e *env) do(method, path, token string, header http.Header, body io.Reader)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.hc.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

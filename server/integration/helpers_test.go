@@ -179,14 +179,14 @@ func refreshCookie(resp *http.Response) *http.Cookie {
 }
 
 // clientVia returns a new client (own cookie jar) whose transport is
-// wrap(http.DefaultTransport).
+// wrap(http.DefaultTransport), the answers validated before wrap sees them.
 func (e *env) clientVia(wrap func(http.RoundTripper) http.RoundTripper) *client.Client {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	c := client.New(e.srv.URL, &client.MemoryTokenStore{})
-	c.HTTP = &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: wrap(http.DefaultTransport)}
+	c.HTTP = &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: wrap(e.spec.transport(http.DefaultTransport))}
 	return c
 }
 

@@ -232,7 +232,7 @@ func concurrentRefresh(t *testing.T, settings ...string) {
 	login := grant(t, resp, body)
 	sid := claimsOf(t, login.AccessToken).sid
 
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: n}}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: e.spec.transport(&http.Transport{MaxIdleConnsPerHost: n})}
 	defer hc.CloseIdleConnections()
 	form := []byte(url.Values{"refresh_token": {login.RefreshToken}}.Encode())
 	results := make([]rawResult, n)

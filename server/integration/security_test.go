@@ -342,7 +342,7 @@ func concurrentGuesses(t *testing.T, settings ...string) {
 	form := url.Values{"username": {adminName}, "password": {"a-wrong-guess"}}.Encode()
 	for i := range n {
 		wg.Go(func() {
-			r := send(http.DefaultClient, "POST", e.srv.URL+shared.PathToken, "", formHeader, []byte(form))
+			r := send(e.hc, "POST", e.srv.URL+shared.PathToken, "", formHeader, []byte(form))
 			if r.err != nil {
 				t.Error(r.err)
 			}
@@ -403,10 +403,10 @@ func TestPasswordHashingIsBounded(t *testing.T) {
 	form := url.Values{"username": {adminName}, "password": {"wrong-password"}}.Encode()
 	for i := range n {
 		wg.Go(func() {
-			results[i] = send(http.DefaultClient, "POST", e.srv.URL+shared.PathToken, "", formHeader, []byte(form))
+			results[i] = send(e.hc, "POST", e.srv.URL+shared.PathToken, "", formHeader, []byte(form))
 		})
 	}
-	me := send(http.DefaultClient, "GET", e.srv.URL+shared.PathMe, tok, nil, nil)
+	me := send(e.hc, "GET", e.srv.URL+shared.PathMe, tok, nil, nil)
 	wg.Wait()
 	busy := 0
 	for _, r := range results {

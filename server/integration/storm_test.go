@@ -67,7 +67,7 @@ func stormOnce(b *testing.B) {
 	form := url.Values{"username": {adminName}, "password": {adminPass}}.Encode()
 	for range 100 {
 		wg.Go(func() {
-			r := send(http.DefaultClient, "POST", e.srv.URL+shared.PathToken, "", formHeader, []byte(form))
+			r := send(e.hc, "POST", e.srv.URL+shared.PathToken, "", formHeader, []byte(form))
 			mu.Lock()
 			outcomes[r.status]++
 			mu.Unlock()
