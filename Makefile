@@ -83,6 +83,7 @@ BENCH_ENV := GATEHOUSE_BENCH_BIN=$(CURDIR)/bin/gatehouse GATEHOUSE_BENCH_WEB=$(C
 ## the sign-in storm (see storm) and the server's memory (see rss) among them
 bench: build
 	$(BENCH_ENV) $(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+	GATEHOUSE_LOAD_FIGURES=1 $(E2E_ENV) $(GO) test -count=1 -run='^TestLoadFigures$$' -v ./app/e2e/ | grep -Ev '^(=== RUN|    harness|    .*screenshot)'
 
 ## storm: 100 sign-ins at once (bcrypt cost 12) while a load generator reads
 ## /api/users/me on a fixed number of connections; prints its p99 idle and
