@@ -101,7 +101,7 @@ rss: build
 FUZZTIME ?= 30s
 FUZZ_TARGETS := \
 	./server/auth:FuzzVerify ./server/auth:FuzzRefreshToken ./server/auth:FuzzDeviceToken \
-	./server/api:FuzzTokenForms ./server/api:FuzzJSONBodies
+	./server/api:FuzzTokenForms ./server/api:FuzzJSONBodies ./server/api:FuzzAppendUser
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \

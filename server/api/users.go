@@ -11,7 +11,11 @@ import (
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	u, err := s.admin.Me(r.Context(), s.actor(r))
-	s.answer(w, r, http.StatusOK, u, err)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeUser(w, http.StatusOK, u)
 }
 
 func (s *Server) updateMe(w http.ResponseWriter, r *http.Request) {
