@@ -122,6 +122,23 @@ func acting(ctx context.Context, tx store.Tx, a Actor) (*store.User, error) {
 	return u, nil
 }
 
+// onUser reads, in tx, the actor as they are now and the user id they
+// act on, holding that user's row, and checks that the actor holds perm
+// and ranks at least as high (see may). e makes the audit events of
+// action on that user.
+func (s *Service) onUser(ctx context.Context, tx store.Tx, a Actor, id int64, action string, perm shared.Permission) (actor, u *store.User, e func(outcome, detail string) *shared.AuditEvent, err error) {
+	if actor, err = acting(ctx, tx, a); err != nil {
+		return nil, nil, nil, err
+	}
+	if u, err = tx.LockUser(ctx, id); err != nil {
+		return nil, nil, nil, fmt.Errorf("user %d: %w", id, err)
+	}
+	e = func(outcome, detail string) *shared.AuditEvent {
+		return s.event(a, action, userTarget(u), outcome, detail)
+	}
+	return actor, u, e, may(actor, e, perm, u)
+}
+
 // may checks, inside tx, that the actor still holds perm and ranks at least
 // as high as target (when target is not nil). action and what name the
 // audit event of a refusal.
@@ -364,18 +381,8 @@ func (s *Service) revokeSession(ctx context.Context, tx store.Tx, a Actor, sess 
 // everywhere.
 func (s *Service) RevokeUserSessions(ctx context.Context, a Actor, userID int64) error {
 	return s.update(ctx, func(tx store.Tx) error {
-		actor, err := acting(ctx, tx, a)
+		actor, u, e, err := s.onUser(ctx, tx, a, userID, shared.ActionSessionsRevoke, shared.PermSessionsRevoke)
 		if err != nil {
-			return err
-		}
-		u, err := tx.LockUser(ctx, userID)
-		if err != nil {
-			return fmt.Errorf("user %d: %w", userID, err)
-		}
-		e := func(outcome, detail string) *shared.AuditEvent {
-			return s.event(a, shared.ActionSessionsRevoke, userTarget(u), outcome, detail)
-		}
-		if err := may(actor, e, shared.PermSessionsRevoke, u); err != nil {
 			return err
 		}
 		reason := revokedBy(actor)

@@ -85,18 +85,8 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id int64, in shared.U
 	}
 	var out *store.User
 	err := s.update(ctx, func(tx store.Tx) error {
-		actor, err := acting(ctx, tx, a)
+		actor, u, e, err := s.onUser(ctx, tx, a, id, shared.ActionUserUpdate, shared.PermUsersWrite)
 		if err != nil {
-			return err
-		}
-		u, err := tx.LockUser(ctx, id)
-		if err != nil {
-			return fmt.Errorf("user %d: %w", id, err)
-		}
-		e := func(outcome, detail string) *shared.AuditEvent {
-			return s.event(a, shared.ActionUserUpdate, userTarget(u), outcome, detail)
-		}
-		if err := may(actor, e, shared.PermUsersWrite, u); err != nil {
 			return err
 		}
 		if in.Role != nil && *in.Role != u.Role {
@@ -168,18 +158,8 @@ func describe(in shared.UserUpdate) string {
 // DeleteUser deletes a user and their sessions; never the last enabled admin.
 func (s *Service) DeleteUser(ctx context.Context, a Actor, id int64) error {
 	err := s.update(ctx, func(tx store.Tx) error {
-		actor, err := acting(ctx, tx, a)
+		_, u, e, err := s.onUser(ctx, tx, a, id, shared.ActionUserDelete, shared.PermUsersWrite)
 		if err != nil {
-			return err
-		}
-		u, err := tx.LockUser(ctx, id)
-		if err != nil {
-			return fmt.Errorf("user %d: %w", id, err)
-		}
-		e := func(outcome, detail string) *shared.AuditEvent {
-			return s.event(a, shared.ActionUserDelete, userTarget(u), outcome, detail)
-		}
-		if err := may(actor, e, shared.PermUsersWrite, u); err != nil {
 			return err
 		}
 		if err := s.stepUp(a, e); err != nil {
@@ -212,18 +192,8 @@ func (s *Service) ResetPassword(ctx context.Context, a Actor, id int64, in share
 		return err
 	}
 	err = s.update(ctx, func(tx store.Tx) error {
-		actor, err := acting(ctx, tx, a)
+		actor, u, e, err := s.onUser(ctx, tx, a, id, shared.ActionPasswordReset, shared.PermUsersWrite)
 		if err != nil {
-			return err
-		}
-		u, err := tx.LockUser(ctx, id)
-		if err != nil {
-			return fmt.Errorf("user %d: %w", id, err)
-		}
-		e := func(outcome, detail string) *shared.AuditEvent {
-			return s.event(a, shared.ActionPasswordReset, userTarget(u), outcome, detail)
-		}
-		if err := may(actor, e, shared.PermUsersWrite, u); err != nil {
 			return err
 		}
 		other := u.ID != actor.ID
@@ -285,18 +255,8 @@ func (s *Service) CreateAdmin(ctx context.Context, in shared.UserCreate) (*share
 // users:write and a recent sign-in.
 func (s *Service) ResetMFA(ctx context.Context, a Actor, id int64) error {
 	err := s.update(ctx, func(tx store.Tx) error {
-		actor, err := acting(ctx, tx, a)
+		_, u, e, err := s.onUser(ctx, tx, a, id, shared.ActionMFAReset, shared.PermUsersWrite)
 		if err != nil {
-			return err
-		}
-		u, err := tx.LockUser(ctx, id)
-		if err != nil {
-			return fmt.Errorf("user %d: %w", id, err)
-		}
-		e := func(outcome, detail string) *shared.AuditEvent {
-			return s.event(a, shared.ActionMFAReset, userTarget(u), outcome, detail)
-		}
-		if err := may(actor, e, shared.PermUsersWrite, u); err != nil {
 			return err
 		}
 		if err := s.stepUp(a, e); err != nil {
@@ -322,18 +282,8 @@ func (s *Service) ResetMFA(ctx context.Context, a Actor, id int64) error {
 // and a recent sign-in.
 func (s *Service) LiftLockout(ctx context.Context, a Actor, id int64) error {
 	err := s.update(ctx, func(tx store.Tx) error {
-		actor, err := acting(ctx, tx, a)
+		_, u, e, err := s.onUser(ctx, tx, a, id, shared.ActionLockoutLift, shared.PermUsersWrite)
 		if err != nil {
-			return err
-		}
-		u, err := tx.LockUser(ctx, id)
-		if err != nil {
-			return fmt.Errorf("user %d: %w", id, err)
-		}
-		e := func(outcome, detail string) *shared.AuditEvent {
-			return s.event(a, shared.ActionLockoutLift, userTarget(u), outcome, detail)
-		}
-		if err := may(actor, e, shared.PermUsersWrite, u); err != nil {
 			return err
 		}
 		if err := s.stepUp(a, e); err != nil {

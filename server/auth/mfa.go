@@ -125,6 +125,20 @@ func (s *Service) LockoutKeys(u *store.User) []string {
 	return []string{"user:" + u.Username, s.codeKey(u.ID).name}
 }
 
+// reserveCode counts a code attempt against u's code throttle key in tx
+// (auditing a lockout it starts). While the key is locked it counts
+// nothing and returns the refusal as outcome.
+func (s *Service) reserveCode(ctx context.Context, tx store.Tx, u *store.User, ip string, now time.Time) (outcome, err error) {
+	wait, locked, err := reserve(ctx, tx, []key{s.codeKey(u.ID)}, now)
+	if err != nil {
+		return nil, err
+	}
+	if wait > 0 {
+		return &ThrottledError{RetryAfter: wait}, nil
+	}
+	return nil, auditLockouts(ctx, tx, locked, u.Username, ip, now)
+}
+
 // secretAAD binds a sealed secret to its user.
 func secretAAD(userID int64) []byte { return []byte("totp:" + strconv.FormatInt(userID, 10)) }
 
@@ -206,15 +220,7 @@ func (s *Service) completeMFA(ctx context.Context, token, otp, recovery string, 
 		}
 		name = u.Username
 		ck := s.codeKey(u.ID)
-		wait, locked, err := reserve(ctx, tx, []key{ck}, now)
-		if err != nil {
-			return err
-		}
-		if wait > 0 {
-			outcome = &ThrottledError{RetryAfter: wait}
-			return nil
-		}
-		if err := auditLockouts(ctx, tx, locked, u.Username, m.IP, now); err != nil {
+		if outcome, err = s.reserveCode(ctx, tx, u, m.IP, now); err != nil || outcome != nil {
 			return err
 		}
 		c.Attempts++
@@ -293,15 +299,7 @@ func (s *Service) CheckCode(ctx context.Context, p *Principal, code string, m Me
 			return nil
 		}
 		ck := s.codeKey(u.ID)
-		wait, locked, err := reserve(ctx, tx, []key{ck}, now)
-		if err != nil {
-			return err
-		}
-		if wait > 0 {
-			outcome = &ThrottledError{RetryAfter: wait}
-			return nil
-		}
-		if err := auditLockouts(ctx, tx, locked, u.Username, m.IP, now); err != nil {
+		if outcome, err = s.reserveCode(ctx, tx, u, m.IP, now); err != nil || outcome != nil {
 			return err
 		}
 		right, err := s.checkCode(ctx, tx, u, code, now)
