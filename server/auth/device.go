@@ -57,7 +57,7 @@ func checkDevice(ring *Keyring, tok, username string, now time.Time) (*deviceTok
 	if !ok {
 		return nil, false
 	}
-	mac, err := base64.RawURLEncoding.DecodeString(parts[3])
+	mac, err := base64.RawURLEncoding.Strict().DecodeString(parts[3])
 	if err != nil || !hmac.Equal(mac, deviceMAC(k, username, parts[0], parts[1])) {
 		return nil, false
 	}

@@ -83,7 +83,7 @@ func parseRefresh(tok string) (*refreshToken, error) {
 	if err != nil || gen < 0 || parts[1] != strconv.FormatInt(gen, 10) {
 		return nil, fmt.Errorf("%w: malformed", ErrBadRefresh)
 	}
-	mac, err := base64.RawURLEncoding.DecodeString(parts[3])
+	mac, err := base64.RawURLEncoding.Strict().DecodeString(parts[3])
 	if err != nil || len(mac) != sha256.Size {
 		return nil, fmt.Errorf("%w: malformed", ErrBadRefresh)
 	}
