@@ -15,6 +15,7 @@ import (
 	"gatehouse/server/admin"
 	"gatehouse/server/auth"
 	"gatehouse/server/cache"
+	"gatehouse/server/seal"
 	"gatehouse/server/sqlite"
 	"gatehouse/server/store"
 	"gatehouse/shared"
@@ -74,10 +75,10 @@ func newFixture(t *testing.T) *fixture {
 	pw := auth.NewPasswords(4, 4, 5*time.Second)
 	lockout, ipLockout := auth.DefaultLockouts(5, 15*time.Minute)
 	log := slog.New(slog.DiscardHandler)
-	f.auth = auth.NewService(f.store, tokens, pw, auth.Config{
+	f.auth = auth.NewService(f.store, tokens, pw, dataKeys(t), auth.Config{
 		AccessTTL: 30 * time.Minute, SlideAfter: time.Minute, SessionMax: 12 * time.Hour,
 		RefreshTTL: 7 * 24 * time.Hour, RefreshGrace: 10 * time.Second, DeviceTTL: 90 * 24 * time.Hour,
-		Lockout: lockout, IPLockout: ipLockout,
+		Lockout: lockout, IPLockout: ipLockout, StepUpMaxAge: 5 * time.Minute,
 	}, log, f.clock)
 	f.svc = admin.New(f.store, f.auth, pw, log)
 	if f.hash, err = pw.Hash(ctx, password); err != nil {
@@ -491,4 +492,14 @@ func TestRevocationsRecordWhoRevoked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dataKeys returns a fresh data key for sealing second factors.
+func dataKeys(t testing.TB) *seal.Keys {
+	t.Helper()
+	k, err := seal.Parse(seal.Generate("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -40,10 +40,10 @@ func newInternalService(t *testing.T, pw *Passwords) (*Service, *cache.Store, *s
 	}
 	st := cache.New(db, 5*time.Second, 1024, clock)
 	lockout, ipLockout := DefaultLockouts(3, 15*time.Minute)
-	svc := NewService(st, tokens, pw, Config{
+	svc := NewService(st, tokens, pw, testDataKeys(t), Config{
 		AccessTTL: 30 * time.Minute, SlideAfter: time.Minute, SessionMax: 12 * time.Hour,
 		RefreshTTL: 7 * 24 * time.Hour, RefreshGrace: 10 * time.Second, DeviceTTL: 90 * 24 * time.Hour,
-		Lockout: lockout, IPLockout: ipLockout,
+		Lockout: lockout, IPLockout: ipLockout, StepUpMaxAge: 5 * time.Minute,
 	}, slog.New(slog.DiscardHandler), clock)
 	hash, err := bcrypt.GenerateFromPassword([]byte("password-1"), bcrypt.MinCost)
 	if err != nil {
@@ -182,7 +182,7 @@ func TestAVerdictReachedWhileTheKeysAreReplacedIsNotRemembered(t *testing.T) {
 		return now
 	}
 	tk = newTestTokens(t, clock, NewKey(secretA))
-	tok, err := tk.Issue(1, "s", now, now.Add(time.Hour))
+	tok, err := tk.Issue(Subject{UserID: 1, SessionID: "s"}, now, now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"gatehouse/server/seal"
 )
 
 // TestUnknownUserRunsTheSameBcryptWork proves the code path, not the time:
@@ -73,4 +75,14 @@ func TestPasswordHashesAreBounded(t *testing.T) {
 	if NewPasswords(4, 0, time.Second).sem == nil || cap(NewPasswords(4, 0, time.Second).sem) != 1 {
 		t.Fatal("a concurrency below 1 must mean 1")
 	}
+}
+
+// testDataKeys returns a fresh data key for sealing second factors.
+func testDataKeys(t testing.TB) *seal.Keys {
+	t.Helper()
+	k, err := seal.Parse(seal.Generate("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
