@@ -92,7 +92,7 @@ func wantLoggedOut(t *testing.T, c *client.Client, err error) {
 
 // wantEnvelope checks a raw answer: status, a JSON content type and the
 // error envelope with code and a description, and nothing else beside the
-// field errors.
+// field errors and the reason a session ended.
 func wantEnvelope(t *testing.T, resp *http.Response, body []byte, status int, code string) shared.Error {
 	t.Helper()
 	if resp.StatusCode != status {
@@ -106,7 +106,7 @@ func wantEnvelope(t *testing.T, resp *http.Response, body []byte, status int, co
 		t.Fatalf("body %q is not a JSON object: %v", body, err)
 	}
 	for k := range keys {
-		if k != "error" && k != "error_description" && k != "fields" {
+		if k != "error" && k != "error_description" && k != "fields" && k != "reason" {
 			t.Fatalf("envelope has an unexpected key %q: %s", k, body)
 		}
 	}
@@ -277,4 +277,25 @@ func jsonBody(t *testing.T, v any) io.Reader {
 		t.Fatal(err)
 	}
 	return bytes.NewReader(b)
+}
+
+// wantReason checks the reason an error envelope gives for the end of a
+// session (shared.Error.Reason).
+func wantReason(t *testing.T, body []byte, want string) {
+	t.Helper()
+	var env shared.Error
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatalf("body %q: %v", body, err)
+	}
+	if env.Reason != want {
+		t.Fatalf("envelope %s: reason %q, want %q", body, env.Reason, want)
+	}
+}
+
+// wantEndReason checks the reason the client reads from a failed call.
+func wantEndReason(t *testing.T, err error, want string) {
+	t.Helper()
+	if got := client.EndReason(err); got != want {
+		t.Fatalf("client.EndReason(%v) = %q, want %q", err, got, want)
+	}
 }
