@@ -116,7 +116,7 @@ func TestUsersCreateValidatesBeforeSending(t *testing.T) {
 		t.Fatalf("invalid input was sent: %+v", w)
 	}
 	dom := render(t, u)
-	if got := dom.one(t, "#user-form p.error[role=alert]").Text(); got != "Please correct the highlighted fields." {
+	if got := dom.one(t, "#user-form p.error[role=alert]").Text(); got != "Please correct the 4 highlighted fields." {
 		t.Errorf("form error = %q", got)
 	}
 	want := map[string]string{
