@@ -206,17 +206,29 @@ func (f *Frame) Render() app.UI {
 				app.Button().Type("button").Class("btn small").ID("logout").Text("Sign out").OnClick(f.logout),
 			),
 		),
-		slot(app.If(!f.online, func() app.UI {
-			return app.Div().Class("banner offline").ID("offline-banner").Attr("role", "status").Text("You are offline. Showing the last loaded data; changes can't be saved until the connection is back.")
-		}),
-		app.If(f.updatable, func() app.UI {
-			return app.Div().Class("banner update").ID("update-banner").Body(
-				app.Text("A new version of Gatehouse is available. "),
-				app.Button().Type("button").Class("btn small").Text("Reload").OnClick(func(ctx app.Context, e app.Event) { ctx.Reload() }),
-			)
-		}), f.sessionWarning()),
+		slot(f.offlineBanner(), f.updateBanner(), f.sessionWarning()),
 		app.Main().Class("content").ID("main").TabIndex(-1).Body(f.Content...),
 		slot(f.reauthDialog(me)),
+	)
+}
+
+// offlineBanner says the network is gone, while it is.
+func (f *Frame) offlineBanner() app.UI {
+	if f.online {
+		return nil
+	}
+	return app.Div().Class("banner offline").ID("offline-banner").Attr("role", "status").
+		Text("You are offline. Showing the last loaded data; changes can't be saved until the connection is back.")
+}
+
+// updateBanner offers a new version.
+func (f *Frame) updateBanner() app.UI {
+	if !f.updatable {
+		return nil
+	}
+	return app.Div().Class("banner update").ID("update-banner").Body(
+		app.Text("A new version of Gatehouse is available. "),
+		app.Button().Type("button").Class("btn small").Text("Reload").OnClick(func(ctx app.Context, e app.Event) { ctx.Reload() }),
 	)
 }
 
