@@ -25,6 +25,7 @@ type Env struct {
 	mu     sync.Mutex
 	me     *shared.User   // the signed-in user, once known
 	reauth *reauthRequest // the password asked again, while it is
+	ended  string         // why the session ended, found in the background
 	// sessionEnds is the absolute end of the session sessionID, once
 	// known: the frame warns before it.
 	sessionID   string
@@ -119,6 +120,6 @@ func (e *Env) Forget() {
 	e.Tokens.Clear()
 	e.Cache.Clear()
 	e.mu.Lock()
-	e.me, e.reauth, e.sessionID, e.sessionEnds = nil, nil, "", time.Time{}
+	e.me, e.reauth, e.ended, e.sessionID, e.sessionEnds = nil, nil, "", "", time.Time{}
 	e.mu.Unlock()
 }

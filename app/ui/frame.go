@@ -64,7 +64,7 @@ func (f *Frame) OnMount(ctx app.Context) {
 	env := f.Env
 	if !env.SignedIn() {
 		if env.reauthenticating() == nil {
-			endSession(ctx, env, "")
+			endSession(ctx, env, env.endedBefore())
 		}
 		return
 	}

@@ -123,7 +123,22 @@ func askAgain(ctx app.Context, env *Env, reason string, retry func(app.Context))
 	env.mu.Unlock()
 }
 
-// Reauthenticating returns the open question for the password, or nil.
+// noteEnd remembers why the session ended, found by a check that did not
+// act on it, until the page acts on it (endedBefore).
+func (e *Env) noteEnd(reason string) {
+	e.mu.Lock()
+	e.ended = reason
+	e.mu.Unlock()
+}
+
+// endedBefore returns why the session ended as noted by noteEnd, or "".
+func (e *Env) endedBefore() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ended
+}
+
+// reauthenticating returns the open question for the password, or nil.
 func (e *Env) reauthenticating() *reauthRequest {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -136,6 +151,9 @@ func (e *Env) finishReauth(ctx app.Context, ok bool) {
 	e.mu.Lock()
 	r := e.reauth
 	e.reauth = nil
+	if ok {
+		e.ended = "" // a new session
+	}
 	e.mu.Unlock()
 	if r == nil {
 		return
@@ -153,18 +171,19 @@ func (e *Env) finishReauth(ctx app.Context, ok bool) {
 
 // refreshMe loads who is signed in again — after a 403 insufficient_scope,
 // or when the tab comes back into focus — and re-renders the page of ctx
-// (its navigation and controls follow the role) when anything changed.
+// (its navigation and controls follow the role) when anything changed. A
+// session found over is left to the page's next read or change: this
+// check runs in the background, maybe under a form being filled in, and
+// must not take the page away.
 func refreshMe(ctx app.Context, env *Env) {
-	if !app.IsClient || !env.SignedIn() || !env.Online() {
+	if !env.SignedIn() || !env.Online() {
 		return
 	}
 	ctx.Async(func() {
 		me, err := env.API.Me(context.Background())
 		ctx.Dispatch(func(ctx app.Context) {
 			if reason, ended := sessionEnded(err); ended {
-				if env.reauthenticating() == nil {
-					endSession(ctx, env, reason)
-				}
+				env.noteEnd(reason) // for the page's next read or change to say
 				return
 			}
 			if err != nil {

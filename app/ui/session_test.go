@@ -224,3 +224,56 @@ func TestReauthDialog(t *testing.T) {
 		}
 	})
 }
+
+// A background check of who is signed in (the tab regaining focus) that
+// finds the session over leaves the page alone, and remembers why for the
+// page's next read or change to say.
+func TestABackgroundCheckLeavesThePage(t *testing.T) {
+	api := newStubAPI(t, map[string]http.HandlerFunc{
+		"GET /api/users/me":       replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidToken, Description: "revoked", Reason: shared.RevokedByAdmin}),
+		"POST /api/token/refresh": replyError(http.StatusBadRequest, shared.Error{Code: shared.CodeInvalidGrant, Description: "refused"}),
+	})
+	r := newRig(t)
+	env := newEnv(t, api, &mark)
+	refreshMe(r.ctx, env)
+	r.settle()
+	if r.navigatedAway() {
+		t.Fatal("a background check took the page away")
+	}
+	if got := env.endedBefore(); got != shared.RevokedByAdmin {
+		t.Errorf("noted reason %q, want %q", got, shared.RevokedByAdmin)
+	}
+}
+
+// A 403 insufficient_scope reloads who is signed in: the page then shows
+// what the new role allows.
+func TestARefusalReloadsTheRole(t *testing.T) {
+	demoted := mark
+	demoted.Role = shared.RoleViewer
+	api := newStubAPI(t, map[string]http.HandlerFunc{
+		"GET /api/users":    reply(pageOf(alice, mark, vera)),
+		"GET /api/users/me": reply(demoted),
+		"DELETE /api/users/3": replyError(http.StatusForbidden, shared.Error{
+			Code: shared.CodeInsufficientScope, Description: "your role (viewer) lacks the users:write permission",
+		}),
+	})
+	r := newRig(t)
+	u := &Users{Env: newEnv(t, api, &mark)}
+	u.OnMount(r.ctx)
+	r.settle()
+	if render(t, u).count(t, ".delete-user") == 0 {
+		t.Fatal("a manager sees no delete buttons")
+	}
+	u.askDelete(r.stale, vera.ID)
+	u.confirmed(r.stale)
+	r.settle()
+	if got := u.Env.Me().Role; got != shared.RoleViewer {
+		t.Fatalf("after the refusal the role is %s, want viewer", got)
+	}
+	dom := render(t, u)
+	for _, sel := range []string{"#user-create", ".edit-user", ".delete-user"} {
+		if n := dom.count(t, sel); n != 0 {
+			t.Errorf("after the refusal a viewer still sees %d %s", n, sel)
+		}
+	}
+}

@@ -33,7 +33,7 @@ func load[T any](ctx app.Context, env *Env, key string, fetch func(context.Conte
 	}
 	if !env.SignedIn() {
 		if env.reauthenticating() == nil {
-			endSession(ctx, env, "")
+			endSession(ctx, env, env.endedBefore())
 		}
 		return
 	}
@@ -42,7 +42,7 @@ func load[T any](ctx app.Context, env *Env, key string, fetch func(context.Conte
 		ctx.Dispatch(func(ctx app.Context) {
 			if reason, ended := sessionEnded(err); ended {
 				if env.reauthenticating() == nil {
-					endSession(ctx, env, reason)
+					endSession(ctx, env, cmpOr(reason, env.endedBefore()))
 				}
 				return
 			}
@@ -82,6 +82,7 @@ func write(ctx app.Context, env *Env, f func(context.Context) error, done func(c
 		err := f(context.Background())
 		ctx.Dispatch(func(ctx app.Context) {
 			if reason, ended := sessionEnded(err); ended {
+				reason = cmpOr(reason, env.endedBefore())
 				if canSignInAgain(reason) && env.Me() != nil {
 					askAgain(ctx, env, reason, func(ctx app.Context) { write(ctx, env, f, done) })
 					return
