@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 ADDR    ?= :8000
 
-.PHONY: all build server wasm run run-pg serve-pg test e2e vet fmt-check wasm-check bench storm rss fuzz deps clean
+.PHONY: all build server wasm run run-pg serve-pg test e2e screenshots vet fmt-check wasm-check bench storm rss fuzz deps clean
 
 all: build
 
@@ -63,6 +63,11 @@ test: fmt-check vet wasm-check build
 ## e2e: only the browser tests, verbosely
 e2e: build
 	$(E2E_ENV) $(GO) test -count=1 -v ./app/e2e/
+
+## screenshots: retake the README's pictures (web/screenshots/) with the
+## browser tests that make them
+screenshots: build
+	GATEHOUSE_E2E_README_SHOTS=1 $(E2E_ENV) $(GO) test -count=1 -run 'TestMainPagesAtTwoWidthsLightAndDark|TestOfflineShowsCachedUsers' ./app/e2e/
 
 vet:
 	$(GO) vet ./...

@@ -38,7 +38,8 @@ const (
 
 // Error is the JSON error envelope every failed API call answers with:
 // {"error": CODE, "error_description": TEXT}, plus field errors when input
-// failed validation. It implements error so that clients can return it.
+// failed validation, and the reason a session ended when a token was
+// refused because of it. It implements error so that clients can return it.
 type Error struct {
 	Code        string            `json:"error"`
 	Description string            `json:"error_description"`
@@ -50,6 +51,12 @@ type Error struct {
 	// MaxAge is, on insufficient_user_authentication, how recent (in
 	// seconds) the sign-in must be.
 	MaxAge int64 `json:"max_age,omitempty"`
+	// Reason says, in a form a program can read, why the session behind a
+	// refused token is over: one of the Revoked… reasons of a revoked
+	// session, or EndedTokenExpired, EndedSessionExpired. It comes with 401
+	// invalid_token, with 400 invalid_grant for a refused refresh token and
+	// with 403 inactive_user (RevokedUserDisabled); empty when unknown.
+	Reason string `json:"reason,omitempty"`
 
 	// Status is the HTTP status the envelope arrived with. It is filled in
 	// by clients and never sent.

@@ -25,7 +25,8 @@ func (s Session) Active(now time.Time) bool {
 	return s.RevokedAt == nil && now.Before(s.ExpiresAt)
 }
 
-// Reasons a session was revoked.
+// Reasons a session was revoked. Error.Reason carries them when a token of
+// a revoked session is refused.
 const (
 	RevokedLogout         = "logout"
 	RevokedByUser         = "revoked_by_user"
@@ -38,4 +39,14 @@ const (
 	RevokedUserDeleted    = "user_deleted"
 	RevokedRefreshReuse   = "refresh_token_reuse"
 	RevokedMFAReset       = "mfa_reset"
+)
+
+// Reasons a token is refused besides a revocation (Error.Reason).
+const (
+	// EndedTokenExpired: the access token ran out. A refresh may still
+	// bring a new one; clients do not show it as the end of a session.
+	EndedTokenExpired = "token_expired"
+	// EndedSessionExpired: the session reached its absolute end, or its
+	// refresh token ran out.
+	EndedSessionExpired = "session_expired"
 )

@@ -174,3 +174,32 @@ func TestPagesAndErrors(t *testing.T) {
 		t.Error("Active must hold strictly before the expiry")
 	}
 }
+
+func TestParseUserSort(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want UserSort
+		ok   bool
+		out  string // String of the result
+	}{
+		{"", UserSort{}, true, ""},
+		{"-created", UserSort{Key: SortCreated, Desc: true}, true, ""},
+		{"created", UserSort{Key: SortCreated}, true, "created"},
+		{"username", UserSort{Key: SortUsername}, true, "username"},
+		{"-username", UserSort{Key: SortUsername, Desc: true}, true, "-username"},
+		{"role", UserSort{Key: SortRole}, true, "role"},
+		{"-role", UserSort{Key: SortRole, Desc: true}, true, "-role"},
+		{"Role", UserSort{}, false, ""},
+		{"--role", UserSort{}, false, ""},
+		{"+role", UserSort{}, false, ""},
+		{"password_hash", UserSort{}, false, ""},
+	} {
+		got, err := ParseUserSort(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseUserSort(%q) = %+v, %v; want %+v, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+		if got.String() != tc.out {
+			t.Errorf("ParseUserSort(%q).String() = %q, want %q", tc.in, got.String(), tc.out)
+		}
+	}
+}

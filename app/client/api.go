@@ -15,8 +15,9 @@ import (
 // UserQuery selects a page of GET /api/users. Zero fields are left out of
 // the query, so the server's defaults apply.
 type UserQuery struct {
-	Q       string // search text
-	Page    int    // 1-based
+	Q       string          // search text
+	Sort    shared.UserSort // the zero value: newest first
+	Page    int             // 1-based
 	PerPage int
 }
 
@@ -32,7 +33,7 @@ type SessionQuery struct {
 // AuditQuery selects a page of GET /api/audit. Zero fields are left out of
 // the query.
 type AuditQuery struct {
-	Actor   string
+	Actor   string // the start of the actor's name
 	Action  string // one of the shared.Action… names
 	Page    int
 	PerPage int
@@ -144,11 +145,15 @@ func (c *Client) RevokeMySession(ctx context.Context, id string) error {
 	return c.call(ctx, http.MethodDelete, p, nil, nil, nil)
 }
 
-// Users lists users (GET /api/users; users:read), newest first.
+// Users lists users (GET /api/users; users:read) in the order q.Sort,
+// newest first by default.
 func (c *Client) Users(ctx context.Context, q UserQuery) (*shared.Page[shared.User], error) {
 	v := url.Values{}
 	if q.Q != "" {
 		v.Set("q", q.Q)
+	}
+	if s := q.Sort.String(); s != "" {
+		v.Set("sort", s)
 	}
 	return callFor[shared.Page[shared.User]](ctx, c, http.MethodGet, shared.PathUsers, paging(v, q.Page, q.PerPage), nil)
 }

@@ -166,6 +166,11 @@ func (c *Client) do(ctx context.Context, r *request) error {
 				return err
 			}
 		} else if err := c.afterUnauthorized(ctx, sent, gen, apiErr); err != nil {
+			if errors.Is(err, ErrLoggedOut) {
+				// Keep the call's own answer too: its reason says why the
+				// session ended when the refused refresh does not.
+				err = fmt.Errorf("%w (the call was refused: %w)", err, apiErr)
+			}
 			return err
 		}
 		sent, _ = c.snapshot(true)

@@ -61,3 +61,31 @@ func refused(err error) bool {
 	return e.Status >= 400 && e.Status < 500 &&
 		e.Status != http.StatusRequestTimeout && e.Status != http.StatusTooManyRequests
 }
+
+// EndReason returns why the session behind err is over, as the server said
+// (shared.Error.Reason): one of the shared.Revoked… reasons,
+// shared.EndedSessionExpired or shared.EndedTokenExpired; "" when err does
+// not say. For an ErrLoggedOut the refused refresh's reason comes first and
+// the refused call's second, so a token that merely expired does not hide
+// a revocation found by the refresh. A 403 inactive_user is
+// shared.RevokedUserDisabled.
+func EndReason(err error) string {
+	switch e := err.(type) {
+	case nil:
+		return ""
+	case *shared.Error:
+		if e.Reason == "" && e.Code == shared.CodeInactiveUser {
+			return shared.RevokedUserDisabled
+		}
+		return e.Reason
+	case interface{ Unwrap() []error }:
+		for _, x := range e.Unwrap() {
+			if r := EndReason(x); r != "" {
+				return r
+			}
+		}
+	case interface{ Unwrap() error }:
+		return EndReason(e.Unwrap())
+	}
+	return ""
+}

@@ -133,3 +133,10 @@ func (c *Client) offerToken(sent, tok string) {
 	}
 	c.Tokens.SetToken(tok)
 }
+
+// TokenSession returns the session (sid claim) of an access token, read
+// without verifying it; "" when tok has none.
+func TokenSession(tok string) string {
+	c, _ := parseClaims(tok)
+	return c.sid
+}

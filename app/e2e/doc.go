@@ -23,6 +23,15 @@
 // TestAPIDocs also writes the README's picture of /api/docs,
 // web/screenshots/api-docs.png.
 //
+// Browsers open at 1280×800; emulate_test.go makes a phone of them, a dark
+// scheme, a link too slow for app.wasm (request interception) or a lost
+// network. e2e_test.go and csp_test.go cover tokens, roles, offline use
+// and the Content-Security-Policy; signin_test.go, pages_test.go and
+// layout_test.go walk through the PWA as people use it (issue 9), the last
+// saving every main page at 390 and 1280 px, light and dark, in
+// .screenshots/screens/ (and, with GATEHOUSE_E2E_README_SHOTS=1, the
+// README's pictures in web/screenshots/: make screenshots).
+//
 // The test files build only for the host (not js/wasm): they drive a
 // browser, they do not run in one.
 package e2e

@@ -617,6 +617,7 @@ func TestOfflineShowsCachedUsers(t *testing.T) {
 	admin := srv.login(t, adminUser, adminPassword)
 	createUser(t, admin, "dora", "dora-password-1", shared.RoleViewer)
 	b := newBrowser(t, srv.URL)
+	b.viewport(desktopWidth, desktopHigh, false)
 
 	b.signInAs(adminUser, adminPassword)
 	b.clickNav("#nav-users", "/users")
@@ -649,6 +650,7 @@ func TestOfflineShowsCachedUsers(t *testing.T) {
 	if p := b.path(); p != "/users" {
 		t.Errorf("page = %s offline, want /users", p)
 	}
+	b.shot("screens", "users-offline", true)
 
 	// A change is refused, saying why.
 	mark := b.mark()
@@ -701,12 +703,15 @@ func (b *browser) goOffline() {
 		if in.Type != "service_worker" || !strings.HasPrefix(in.URL, b.base+"/") {
 			continue
 		}
-		// Detach, not close, when done: closing the target would stop the worker.
+		// Detach, not close, when done: closing the target would stop the
+		// worker. The session is kept: the emulation is the session's, so
+		// goOnline must undo it through the same one.
 		ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(in.TargetID), chromedp.WithDetachOnCancel())
 		b.t.Cleanup(cancel)
 		if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, rule); err != nil {
 			b.t.Fatalf("emulate an offline network for the service worker %s: %v", in.URL, err)
 		}
+		b.workers = append(b.workers, ctx)
 		workers++
 	}
 	if workers == 0 {

@@ -336,7 +336,8 @@ type browser struct {
 	log      []string  // console, exceptions and API traffic, for failures
 	requests []request // API requests in the order sent
 	byID     map[network.RequestID]int
-	output   lockedBuffer // the browser's own stdout and stderr
+	output   lockedBuffer      // the browser's own stdout and stderr
+	workers  []context.Context // sessions of the service workers goOffline cut off
 }
 
 // request is one request the page sent to an /api/ path.
@@ -362,6 +363,8 @@ func newBrowser(t *testing.T, base string) *browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-quic", true),
+		// A laptop's window, unless a test emulates another (emulate_test.go).
+		chromedp.WindowSize(desktopWidth, desktopHigh),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.CombinedOutput(&b.output),
 	}

@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,8 +22,15 @@ var auditActions = []string{
 	shared.ActionSessionRevoke, shared.ActionSessionsRevoke, shared.ActionAdminBootstrap,
 }
 
+// anyAction is the value of the filter's "Any action" option. go-app
+// writes no value attribute for an empty value, and an option without one
+// has its label as its value, so "" cannot stand for it.
+const anyAction = "any"
+
 // Audit is the audit log (audit:read): events newest first, filtered by
-// actor and action, a page at a time.
+// the start of the actor's name and by action, a page at a time. The
+// filter and the page live in the address (/audit?actor=&action=&page=).
+// A role without audit:read is told the page is not for it.
 type Audit struct {
 	app.Compo
 	Env *Env
@@ -35,14 +44,55 @@ type Audit struct {
 	pageCtx
 }
 
-// OnMount loads the first page.
+// OnMount loads the list the address asks for, when the role may read it.
 func (a *Audit) OnMount(ctx app.Context) {
 	a.mounted(ctx)
-	a.page = 1
+	a.apply(pageQuery(ctx))
+	loadMe(ctx, a.Env, func(ctx app.Context, _ *shared.User, _ time.Time, err error) {
+		if err == nil {
+			a.reload(ctx)
+		}
+	})
+}
+
+// OnNav follows the address: a filter or page chosen, or Back.
+func (a *Audit) OnNav(ctx app.Context) {
+	a.navigated(ctx, "Audit log")
+	if app.IsClient {
+		a.follow(ctx, pageQuery(ctx))
+	}
+}
+
+// follow shows the events an address's query asks for, if they are others.
+func (a *Audit) follow(ctx app.Context, q url.Values) {
+	if !a.apply(q) {
+		return
+	}
+	setInputValue("audit-actor", a.actor)
+	setInputValue("audit-action", cmpOr(a.action, anyAction))
+	scrollToTop()
 	a.reload(ctx)
 }
 
+// apply takes the filter and page from a query, and reports whether they
+// changed.
+func (a *Audit) apply(q url.Values) bool {
+	actor, action, page := strings.TrimSpace(q.Get("actor")), q.Get("action"), pageNumber(q)
+	if !slices.Contains(auditActions, action) {
+		action = ""
+	}
+	if actor == a.fActor && action == a.fAction && page == a.page {
+		return false
+	}
+	a.fActor, a.fAction, a.page = actor, action, page
+	a.actor, a.action = actor, action
+	return true
+}
+
 func (a *Audit) reload(ctx app.Context) {
+	if !a.Env.Can(shared.PermAuditRead) {
+		return
+	}
 	ctx = a.live(ctx)
 	env, actor, action, page := a.Env, a.fActor, a.fAction, max(a.page, 1)
 	key := fmt.Sprintf("audit?actor=%s&action=%s&page=%d", actor, action, page)
@@ -60,36 +110,52 @@ func (a *Audit) reload(ctx app.Context) {
 	})
 }
 
+// chooseAction keeps the chosen action; "Any action" is no filter.
+func (a *Audit) chooseAction(ctx app.Context, e app.Event) {
+	a.action = ctx.JSSrc().Get("value").String()
+	if a.action == anyAction {
+		a.action = ""
+	}
+}
+
 func (a *Audit) filter(ctx app.Context, e app.Event) {
 	e.PreventDefault()
-	a.fActor, a.fAction, a.page = strings.TrimSpace(a.actor), a.action, 1
-	a.reload(ctx)
+	navigate(ctx, listURL("/audit", 1, "actor", strings.TrimSpace(a.actor), "action", a.action))
 }
 
 func (a *Audit) goPage(ctx app.Context, page int) {
-	a.page = page
-	a.reload(ctx)
+	navigate(ctx, listURL("/audit", page, "actor", a.fActor, "action", a.fAction))
 }
 
 // Render draws the page.
 func (a *Audit) Render() app.UI {
-	return &Frame{Env: a.Env, Path: "/audit", Content: []app.UI{
-		app.H1().Text("Audit log"),
-		app.Form().Class("filters").ID("audit-filter-form").OnSubmit(a.filter).Body(
-			formRow("Actor", "audit-actor", app.Input().Type("text").ID("audit-actor").Placeholder("username").
-				Value(a.actor).OnInput(a.ValueTo(&a.actor)), ""),
-			formRow("Action", "audit-action", app.Select().ID("audit-action").OnChange(a.ValueTo(&a.action)).Body(
-				actionOption("", "Any action", a.action),
-				app.Range(auditActions).Slice(func(i int) app.UI {
-					return actionOption(auditActions[i], auditActions[i], a.action)
-				}),
-			), ""),
-			app.Button().Type("submit").Class("btn").ID("audit-filter").Text("Filter"),
-		),
-		staleNote(a.at),
-		errorNote(a.err),
-		a.table(),
-	}}
+	me := a.Env.Me()
+	var body []app.UI
+	switch {
+	case me == nil:
+		body = []app.UI{app.P().Class("muted").Text("Loading…")}
+	case !me.Role.Can(shared.PermAuditRead):
+		body = []app.UI{notAllowed("The audit log")}
+	default:
+		body = []app.UI{
+			app.Form().Class("filters").ID("audit-filter-form").Attr("role", "search").OnSubmit(a.filter).Body(
+				formRow("Actor (start of the name)", "audit-actor", app.Input().Type("text").ID("audit-actor").Placeholder("username").
+					Attr("autocapitalize", "none").Attr("spellcheck", "false").
+					Value(a.actor).OnInput(a.ValueTo(&a.actor)), ""),
+				formRow("Action", "audit-action", app.Select().ID("audit-action").OnChange(a.chooseAction).Body(
+					actionOption(anyAction, "Any action", cmpOr(a.action, anyAction)),
+					app.Range(auditActions).Slice(func(i int) app.UI {
+						return actionOption(auditActions[i], auditActions[i], a.action)
+					}),
+				), ""),
+				app.Button().Type("submit").Class("btn").ID("audit-filter").Text("Filter"),
+			),
+			staleNote(a.at),
+			errorNote(a.err),
+			slot(a.table()),
+		}
+	}
+	return &Frame{Env: a.Env, Path: "/audit", Reload: a.reload, Content: append([]app.UI{pageTitle("Audit log")}, body...)}
 }
 
 func actionOption(value, label, selected string) app.UI {
@@ -98,6 +164,14 @@ func actionOption(value, label, selected string) app.UI {
 		o = o.Selected(true)
 	}
 	return o
+}
+
+// cmpOr returns s, or def when s is empty.
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func (a *Audit) table() app.UI {
@@ -110,21 +184,22 @@ func (a *Audit) table() app.UI {
 			app.Span().ID("audit-total").Text(a.list.Total),
 			app.Text(map[bool]string{true: " event", false: " events"}[a.list.Total == 1]),
 		),
-		app.Table().Class("table").ID("audit-table").Body(
+		app.Table().Class("table cards").ID("audit-table").Body(
 			app.THead().Body(app.Tr().Body(
-				app.Th().Text("Time"), app.Th().Text("Actor"), app.Th().Text("Action"), app.Th().Text("Target"),
-				app.Th().Text("IP"), app.Th().Text("Outcome"), app.Th().Text("Detail"),
+				app.Th().Scope("col").Text("Time"), app.Th().Scope("col").Text("Actor"), app.Th().Scope("col").Text("Action"),
+				app.Th().Scope("col").Text("Target"), app.Th().Scope("col").Text("IP"), app.Th().Scope("col").Text("Outcome"),
+				app.Th().Scope("col").Text("Detail"),
 			)),
 			app.TBody().Body(app.Range(items).Slice(func(i int) app.UI {
 				ev := items[i]
 				return app.Tr().DataSet("event-id", ev.ID).DataSet("action", ev.Action).Body(
-					app.Td().Text(when(ev.Time)),
-					app.Td().Text(orDash(ev.Actor)),
-					app.Td().Body(app.Code().Text(ev.Action)),
-					app.Td().Text(orDash(ev.Target)),
-					app.Td().Text(orDash(ev.IP)),
-					app.Td().Body(app.Span().Class("outcome "+ev.Outcome).Text(ev.Outcome)),
-					app.Td().Class("detail").Text(orDash(ev.Detail)),
+					app.Td().Class("cell-date").DataSet("label", "Time").Text(when(ev.Time)),
+					app.Td().DataSet("label", "Actor").Text(orDash(ev.Actor)),
+					app.Td().DataSet("label", "Action").Body(app.Code().Text(ev.Action)),
+					app.Td().DataSet("label", "Target").Text(orDash(ev.Target)),
+					app.Td().DataSet("label", "IP").Text(orDash(ev.IP)),
+					app.Td().DataSet("label", "Outcome").Body(app.Span().Class("outcome "+ev.Outcome).Text(ev.Outcome)),
+					app.Td().Class("detail").DataSet("label", "Detail").Text(orDash(ev.Detail)),
 				)
 			})),
 		),

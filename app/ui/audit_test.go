@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,15 +43,19 @@ func TestAuditFiltersAndPages(t *testing.T) {
 	if n := dom.count(t, "select#audit-action option"); n != len(auditActions)+1 {
 		t.Errorf("%d actions offered, want every action and any", n)
 	}
-	if got := dom.one(t, "#audit-action option[selected]").attr("value"); got != "" {
-		t.Errorf("the action filter starts at %q, want any", got)
+	if got := dom.one(t, "#audit-action option[selected]").attr("value"); got != anyAction {
+		t.Errorf("the action filter starts at %q, want %q", got, anyAction)
 	}
 
+	urls := following(t, r.ctx, a)
 	a.actor, a.action = " mallory ", shared.ActionLogin
 	a.filter(r.stale, ev)
 	r.settle()
 	a.goPage(r.stale, 2)
 	r.settle()
+	if want := []string{"/audit?action=login&actor=mallory", "/audit?action=login&actor=mallory&page=2"}; strings.Join(*urls, " ") != strings.Join(want, " ") {
+		t.Errorf("addresses %q, want %q", *urls, want)
+	}
 	calls := api.callsTo("GET", "/api/audit")
 	if len(calls) != 3 {
 		t.Fatalf("%d audit loads, want 3", len(calls))
@@ -64,6 +69,35 @@ func TestAuditFiltersAndPages(t *testing.T) {
 	if got := render(t, a).one(t, "#audit-action option[selected]").attr("value"); got != "login" {
 		t.Errorf("the action select shows %q, want login", got)
 	}
+
+	// Back to any action: no action filter at all.
+	a.action = ""
+	a.filter(r.stale, ev)
+	r.settle()
+	calls = api.callsTo("GET", "/api/audit")
+	if q := calls[len(calls)-1].Query; q["action"] != "" || q["actor"] != "mallory" {
+		t.Errorf("query after choosing any action %v, want no action", q)
+	}
+}
+
+func TestAuditIsNotForEveryRole(t *testing.T) {
+	api := newStubAPI(t, map[string]http.HandlerFunc{"GET /api/audit": reply(shared.Page[shared.AuditEvent]{})})
+	r := newRig(t)
+	a := &Audit{Env: newEnv(t, api, &mark)}
+	a.OnMount(r.ctx)
+	r.settle()
+	dom := render(t, a)
+	if got := dom.one(t, "#not-allowed").Text(); !strings.Contains(got, "not available for your role") {
+		t.Errorf("#not-allowed = %q", got)
+	}
+	for _, sel := range []string{"#audit-filter-form", "#audit-table", "p.error"} {
+		if n := dom.count(t, sel); n != 0 {
+			t.Errorf("a manager is shown %s", sel)
+		}
+	}
+	if n := len(api.callsTo("GET", "/api/audit")); n != 0 {
+		t.Errorf("%d audit loads for a role that may not read it", n)
+	}
 }
 
 func TestAuditShowsARefusal(t *testing.T) {
@@ -71,7 +105,7 @@ func TestAuditShowsARefusal(t *testing.T) {
 		Code: shared.CodeInsufficientScope, Description: "this needs the audit:read permission",
 	})})
 	r := newRig(t)
-	a := &Audit{Env: newEnv(t, api, &mark)}
+	a := &Audit{Env: newEnv(t, api, &alice)} // an admin, demoted meanwhile
 	a.OnMount(r.ctx)
 	r.settle()
 	dom := render(t, a)

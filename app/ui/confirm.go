@@ -2,9 +2,10 @@ package ui
 
 import "github.com/maxence-charriere/go-app/v10/pkg/app"
 
-// Confirm asks before something that cannot be undone: #confirm holds the
-// question, #confirm-yes goes ahead and #confirm-no (focused first, so that
-// Enter does no harm) drops it.
+// Confirm asks before something that cannot be undone, in a modal dialog
+// (#confirm): #confirm-message holds the question, #confirm-yes goes ahead
+// and #confirm-no (focused first, so that Enter does no harm) drops it, as
+// Escape does. Focus returns to the control that asked.
 type Confirm struct {
 	app.Compo
 
@@ -13,6 +14,20 @@ type Confirm struct {
 	Yes   string
 	OnYes func(app.Context)
 	OnNo  func(app.Context)
+
+	modal
+}
+
+// OnMount shows the dialog.
+func (c *Confirm) OnMount(ctx app.Context) { c.open(ctx, "confirm", c.cancel) }
+
+// OnDismount closes it and gives focus back.
+func (c *Confirm) OnDismount() { c.close() }
+
+func (c *Confirm) cancel(ctx app.Context) {
+	if c.OnNo != nil {
+		c.OnNo(ctx)
+	}
 }
 
 func (c *Confirm) yes(ctx app.Context, e app.Event) {
@@ -21,11 +36,7 @@ func (c *Confirm) yes(ctx app.Context, e app.Event) {
 	}
 }
 
-func (c *Confirm) no(ctx app.Context, e app.Event) {
-	if c.OnNo != nil {
-		c.OnNo(ctx)
-	}
-}
+func (c *Confirm) no(ctx app.Context, e app.Event) { c.cancel(ctx) }
 
 // Render draws the question and its two answers.
 func (c *Confirm) Render() app.UI {
@@ -33,7 +44,8 @@ func (c *Confirm) Render() app.UI {
 	if yes == "" {
 		yes = "Confirm"
 	}
-	return app.Div().Class("card confirm").ID("confirm").Attr("role", "alertdialog").Aria("labelledby", "confirm-message").Body(
+	return app.Dialog().Class("dialog confirm").ID("confirm").Attr("role", "alertdialog").
+		Aria("labelledby", "confirm-message").Body(
 		app.P().ID("confirm-message").Text(c.Message),
 		app.Div().Class("actions").Body(
 			button("confirm-yes", "btn danger", yes, false, c.yes),

@@ -45,7 +45,16 @@ func (d *Dashboard) OnMount(ctx app.Context) {
 	d.mounted(ctx)
 	d.tick(time.Now())
 	d.startClock(ctx)
-	env := d.Env
+	d.reload(ctx)
+}
+
+// OnNav gives the page its title and focus.
+func (d *Dashboard) OnNav(ctx app.Context) { d.navigated(ctx, "Dashboard") }
+
+// reload loads the user, the current session and, when allowed, the
+// statistics.
+func (d *Dashboard) reload(ctx app.Context) {
+	ctx, env := d.live(ctx), d.Env
 	loadMe(ctx, env, func(ctx app.Context, me *shared.User, at time.Time, err error) {
 		if err != nil {
 			d.meErr = Message(err)
@@ -64,6 +73,7 @@ func (d *Dashboard) OnMount(ctx app.Context) {
 			return
 		}
 		d.sessErr, d.sessionAt, d.session = "", at, currentSession(p.Items)
+		env.noteSession(d.session)
 	})
 }
 
@@ -150,12 +160,12 @@ func currentSession(ss []shared.Session) *shared.Session {
 
 // Render draws the page.
 func (d *Dashboard) Render() app.UI {
-	return &Frame{Env: d.Env, Path: "/", Content: []app.UI{
-		app.H1().Text("Dashboard"),
+	return &Frame{Env: d.Env, Path: "/", Reload: d.reload, Content: []app.UI{
+		pageTitle("Dashboard"),
 		staleNote(oldest(d.meAt, d.sessionAt, d.statsAt)),
 		d.whoAmI(),
 		d.sessionCard(),
-		app.If(d.Env.Can(shared.PermAuditRead), d.statsCard),
+		slot(app.If(d.Env.Can(shared.PermAuditRead), d.statsCard)),
 	}}
 }
 
@@ -176,10 +186,11 @@ func (d *Dashboard) whoAmI() app.UI {
 }
 
 func (d *Dashboard) sessionCard() app.UI {
-	expiresIn, expiresAt := "—", "—"
+	expiresIn, expiresAt, expired := "—", "—", false
 	if !d.tokenExp.IsZero() {
 		expiresIn = Countdown(d.tokenExp.Sub(d.now))
 		expiresAt = d.tokenExp.Local().Format("15:04:05")
+		expired = !d.now.Before(d.tokenExp)
 	}
 	sessionEnd, sessionLeft := "—", ""
 	if d.session != nil {
@@ -191,11 +202,20 @@ func (d *Dashboard) sessionCard() app.UI {
 		errorNote(d.sessErr),
 		app.Dl().Class("facts").Body(
 			app.Dt().Text("Access token expires in"),
-			app.Dd().Body(
-				app.Span().Class("countdown").ID("token-expiry").Text(expiresIn),
-				app.Text(" at "),
-				app.Span().ID("token-expiry-at").Text(expiresAt),
-			),
+			app.If(expired, func() app.UI {
+				// Idle past the token's life: nothing is wrong yet.
+				return app.Dd().ID("token-expired").Body(
+					app.Text("Expired at "),
+					app.Span().ID("token-expiry-at").Text(expiresAt),
+					app.Text(". It renews on your next action, while the session lasts."),
+				)
+			}).Else(func() app.UI {
+				return app.Dd().Body(
+					app.Span().Class("countdown").ID("token-expiry").Text(expiresIn),
+					app.Text(" at "),
+					app.Span().ID("token-expiry-at").Text(expiresAt),
+				)
+			}),
 			app.Dt().Text("Session ends"),
 			app.Dd().Body(
 				app.Span().ID("session-end").Text(sessionEnd),

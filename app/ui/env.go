@@ -22,8 +22,14 @@ type Env struct {
 	// Online reports whether the browser believes it has a network.
 	Online func() bool
 
-	mu sync.Mutex
-	me *shared.User // the signed-in user, once known
+	mu     sync.Mutex
+	me     *shared.User   // the signed-in user, once known
+	reauth *reauthRequest // the password asked again, while it is
+	ended  string         // why the session ended, found in the background
+	// sessionEnds is the absolute end of the session sessionID, once
+	// known: the frame warns before it.
+	sessionID   string
+	sessionEnds time.Time
 }
 
 // NewEnv makes the environment of the running app. apiURL is the API's
@@ -74,6 +80,28 @@ func (e *Env) Can(p shared.Permission) bool {
 // SignedIn reports whether an access token is held.
 func (e *Env) SignedIn() bool { return e.Tokens.Token() != "" }
 
+// SessionEnds returns the absolute end of the session whose token is held,
+// or the zero time while it is unknown.
+func (e *Env) SessionEnds() time.Time {
+	sid := client.TokenSession(e.Tokens.Token())
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if sid == "" || sid != e.sessionID {
+		return time.Time{}
+	}
+	return e.sessionEnds
+}
+
+// noteSession records the end of a session of the signed-in user.
+func (e *Env) noteSession(s *shared.Session) {
+	if s == nil {
+		return
+	}
+	e.mu.Lock()
+	e.sessionID, e.sessionEnds = s.ID, s.ExpiresAt
+	e.mu.Unlock()
+}
+
 // ErrOffline is returned by Write when the browser has no network: writes
 // are refused rather than queued.
 var ErrOffline = errors.New("you are offline: changes cannot be saved until the connection is back")
@@ -91,5 +119,7 @@ func (e *Env) Write(f func() error) error {
 func (e *Env) Forget() {
 	e.Tokens.Clear()
 	e.Cache.Clear()
-	e.SetMe(nil)
+	e.mu.Lock()
+	e.me, e.reauth, e.ended, e.sessionID, e.sessionEnds = nil, nil, "", "", time.Time{}
+	e.mu.Unlock()
 }

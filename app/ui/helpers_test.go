@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -363,3 +364,25 @@ func (n *node) count(t *testing.T, sel string) int {
 }
 
 func (n *node) String() string { return fmt.Sprintf("<%s %v>%s", n.tag, n.attrs, n.Text()) }
+
+// following makes a page's own navigations (a search, a filter, a page, an
+// order) arrive as they do in the browser, where go-app calls OnNav with
+// the new address: here they call the page's follow with its query, on
+// ctx. It returns the addresses navigated to, in order.
+func following(t *testing.T, ctx app.Context, p interface {
+	follow(app.Context, url.Values)
+}) *[]string {
+	t.Helper()
+	var urls []string
+	old := navigate
+	navigate = func(_ app.Context, to string) {
+		urls = append(urls, to)
+		u, err := url.Parse(to)
+		if err != nil {
+			t.Fatalf("navigate to %q: %v", to, err)
+		}
+		p.follow(ctx, u.Query())
+	}
+	t.Cleanup(func() { navigate = old })
+	return &urls
+}

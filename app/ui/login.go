@@ -7,7 +7,17 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
-// Login is the sign-in page.
+// Login is the sign-in page. It says why the previous session ended
+// (?ended=, a reason of client.EndReason) and, once signed in, goes back to
+// the page that was open (?next=, a path of this site), or to the
+// dashboard.
+//
+// The form is usable before the WebAssembly program runs: the server's
+// prerendered page posts nowhere (method POST, and web/early.js stops the
+// submission), early.js keeps what is typed — in memory — and marks a
+// submission made meanwhile as "starting…"; once the program runs, the
+// page takes the typed values, gives focus back to the field that had it
+// and carries out the held submission.
 type Login struct {
 	app.Compo
 	Env *Env
@@ -15,21 +25,84 @@ type Login struct {
 	username, password string
 	busy               bool
 	err                string
+	notice             string // why the last session ended
+	next               string // where to go once signed in
 	release            func()
+	pageCtx
 }
 
-// OnMount skips the page when already signed in, and follows another tab
-// signing in.
+// early is what web/early.js kept of the prerendered form.
+type early struct {
+	username, password, focus string
+	submitted                 bool
+}
+
+// takeEarly reads, and then forgets, what web/early.js kept.
+func takeEarly() (e early, ok bool) {
+	if !app.IsClient {
+		return e, false
+	}
+	w := app.Window()
+	v := w.Get("gatehouseEarlyLogin")
+	if !v.Truthy() {
+		return e, false
+	}
+	e = early{
+		username:  v.Get("username").String(),
+		password:  v.Get("password").String(),
+		focus:     v.Get("focus").String(),
+		submitted: v.Get("submitted").Bool(),
+	}
+	v.Set("password", "")
+	w.Delete("gatehouseEarlyLogin")
+	return e, true
+}
+
+// OnMount skips the page when already signed in, takes over the form from
+// web/early.js, and follows another tab signing in.
 func (l *Login) OnMount(ctx app.Context) {
+	l.mounted(ctx)
+	l.readQuery(ctx)
 	if l.Env.SignedIn() {
-		ctx.Navigate("/")
+		ctx.Navigate(l.destination())
 		return
 	}
 	l.release = listen(ctx, "storage", func(ctx app.Context) {
 		if l.Env.SignedIn() {
-			ctx.Navigate("/")
+			ctx.Navigate(l.destination())
 		}
 	})
+	focus := "username"
+	if e, ok := takeEarly(); ok {
+		l.username, l.password = e.username, e.password
+		if e.focus == "password" || e.focus == "login-submit" {
+			focus = e.focus
+		}
+		if e.submitted {
+			l.signIn(ctx)
+			return
+		}
+	}
+	focusAfterRender(ctx, focus)
+}
+
+// OnNav sets the title and reads why the page was opened.
+func (l *Login) OnNav(ctx app.Context) {
+	ctx.Page().SetTitle("Sign in · Gatehouse")
+	l.readQuery(ctx)
+}
+
+func (l *Login) readQuery(ctx app.Context) {
+	q := pageQuery(ctx)
+	l.notice, l.next = EndedMessage(q.Get("ended")), localPath(q.Get("next"))
+}
+
+// destination is where to go once signed in.
+func (l *Login) destination() string {
+	if l.next != "" {
+		return l.next
+	}
+	return "/"
 }
 
 // OnDismount stops following other tabs.
@@ -41,52 +114,64 @@ func (l *Login) OnDismount() {
 
 func (l *Login) submit(ctx app.Context, e app.Event) {
 	e.PreventDefault()
+	l.signIn(ctx)
+}
+
+func (l *Login) signIn(ctx app.Context) {
 	if l.busy {
 		return
 	}
 	l.username = strings.TrimSpace(l.username)
 	if l.username == "" || l.password == "" {
 		l.err = "Enter your username and password."
+		focusAfterRender(ctx, map[bool]string{true: "username", false: "password"}[l.username == ""])
+		return
+	}
+	if !l.Env.Online() {
+		l.err = Message(ErrOffline)
 		return
 	}
 	l.busy, l.err = true, ""
-	env, username, password := l.Env, l.username, l.password
-	write(ctx, env, func(c context.Context) error {
+	ctx, env, username, password := l.live(ctx), l.Env, l.username, l.password
+	ctx.Async(func() {
 		env.Cache.Clear() // nothing of a previous user stays
-		_, err := env.API.Login(c, username, password)
-		return err
-	}, func(ctx app.Context, err error) {
-		l.busy = false
-		if err != nil {
-			l.err = Message(err)
-			l.password = ""
-			// go-app updates the value attribute, not what the user typed
-			// into the field; clear the field itself so that it shows what
-			// the form holds.
-			if app.IsClient {
-				app.Window().GetElementByID("password").Set("value", "")
+		_, err := env.API.Login(context.Background(), username, password)
+		ctx.Dispatch(func(ctx app.Context) {
+			l.busy, l.password = false, ""
+			if err != nil {
+				l.err = Message(err)
+				// go-app updates the value attribute, not what the user
+				// typed into the field; clear the field itself.
+				setInputValue("password", "")
+				focusAfterRender(ctx, "password")
+				return
 			}
-			return
-		}
-		l.password = ""
-		ctx.Navigate("/")
+			ctx.Navigate(l.destination())
+		})
 	})
 }
 
-// Render draws the form.
+// Render draws the form. Its method is POST and it has no action of its
+// own, so that even a submission nothing intercepts never puts the
+// password into an address.
 func (l *Login) Render() app.UI {
-	return app.Div().Class("login").Body(
-		app.Form().Class("card login-card").ID("login-form").OnSubmit(l.submit).Body(
-			app.H1().Text("Gatehouse"),
+	return app.Main().Class("login").ID("main").Body(
+		app.Form().Class("card login-card").ID("login-form").Method("post").OnSubmit(l.submit).Body(
+			app.H1().ID(pageTitleID).TabIndex(-1).Text("Gatehouse"),
 			app.P().Class("muted").Text("Sign in to administer users and sessions."),
+			slot(app.If(l.notice != "", func() app.UI {
+				return app.P().Class("notice").ID("login-notice").Attr("role", "status").Text(l.notice)
+			})),
 			app.Label().For("username").Text("Username"),
-			app.Input().ID("username").Name("username").Type("text").AutoComplete(true).Attr("autocomplete", "username").
+			app.Input().ID("username").Name("username").Type("text").Attr("autocomplete", "username").
+				Attr("autocapitalize", "none").Attr("spellcheck", "false").
 				Value(l.username).OnInput(l.ValueTo(&l.username)).AutoFocus(true),
 			app.Label().For("password").Text("Password"),
 			app.Input().ID("password").Name("password").Type("password").Attr("autocomplete", "current-password").
 				Value(l.password).OnInput(l.ValueTo(&l.password)),
 			errorNote(l.err),
 			submitButton("login-submit", "Sign in", "Signing in…", l.busy),
+			app.P().Class("muted small").ID("login-status").Attr("role", "status").Aria("live", "polite"),
 		),
 	)
 }

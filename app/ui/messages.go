@@ -58,6 +58,45 @@ func Message(err error) string {
 	return "Something went wrong on the server. Try again, and tell an administrator if it keeps happening."
 }
 
+// EndedMessage says why the session ended, from the reason the server
+// gave (shared.Error.Reason, read by client.EndReason); "" when there is
+// nothing to say.
+func EndedMessage(reason string) string {
+	switch reason {
+	case "":
+		return ""
+	case shared.EndedTokenExpired, shared.EndedSessionExpired:
+		return "Your session expired."
+	case shared.RevokedLogout:
+		return "You were signed out."
+	case otherTab:
+		return "You signed out in another tab."
+	case signedOutEverywhere:
+		return "You signed out everywhere."
+	case shared.RevokedByUser:
+		return "You signed this session out from another of your sessions."
+	case shared.RevokedByAdmin:
+		return "An administrator signed you out."
+	case shared.RevokedByManager:
+		return "A manager signed you out."
+	case shared.RevokedPasswordChange:
+		return "Your password was changed, which signed out your other sessions."
+	case shared.RevokedPasswordReset:
+		return "An administrator reset your password. Sign in with the new one."
+	case shared.RevokedPasswordGuess:
+		return "Your session was ended after too many wrong current passwords."
+	case shared.RevokedUserDisabled:
+		return "Your account was disabled. Ask an administrator to enable it."
+	case shared.RevokedUserDeleted:
+		return "Your account was deleted."
+	case shared.RevokedRefreshReuse:
+		return "Your session was ended for safety: its sign-in was used from two places."
+	case shared.RevokedMFAReset:
+		return "An administrator reset your two-step verification. Sign in again."
+	}
+	return "Your session ended."
+}
+
 // FieldErrors returns the per-field messages of a validation failure, from
 // the server's answer or from the shared rules checked before sending.
 func FieldErrors(err error) map[string]string {

@@ -58,10 +58,18 @@ func profileRequest(fullName, email string) (shared.ProfileUpdate, error) {
 	return in, in.Validate()
 }
 
+// OnNav gives the page its title and focus.
+func (p *Profile) OnNav(ctx app.Context) { p.navigated(ctx, "Profile") }
+
 // OnMount loads the profile into the form.
 func (p *Profile) OnMount(ctx app.Context) {
 	p.mounted(ctx)
-	env := p.Env
+	p.reload(ctx)
+}
+
+// reload loads the profile; what was typed into the form stays.
+func (p *Profile) reload(ctx app.Context) {
+	ctx, env := p.live(ctx), p.Env
 	load(ctx, env, "me", env.API.Me, func(ctx app.Context, me *shared.User, at time.Time, err error) {
 		if err != nil {
 			p.err = Message(err)
@@ -90,8 +98,8 @@ func (p *Profile) save(ctx app.Context, e app.Event) {
 	}
 	p.msg = ""
 	in, err := profileRequest(p.fullName, p.email)
-	p.err, p.errs = formError(err)
-	if err != nil {
+	if p.err, p.errs = formError(err); err != nil {
+		focusFirstInvalid(p.live(ctx), "profile-form")
 		return
 	}
 	p.busy = true
@@ -103,6 +111,7 @@ func (p *Profile) save(ctx app.Context, e app.Event) {
 	}, func(ctx app.Context, err error) {
 		p.busy = false
 		if p.err, p.errs = formError(err); err != nil {
+			focusFirstInvalid(ctx, "profile-form")
 			return
 		}
 		env.SetMe(saved)
@@ -120,8 +129,8 @@ func (p *Profile) changePassword(ctx app.Context, e app.Event) {
 	}
 	d.msg = ""
 	in, err := d.request()
-	d.err, d.errs = formError(err)
-	if err != nil {
+	if d.err, d.errs = formError(err); err != nil {
+		focusFirstInvalid(p.live(ctx), "password-form")
 		return
 	}
 	d.busy = true
@@ -129,9 +138,15 @@ func (p *Profile) changePassword(ctx app.Context, e app.Event) {
 	write(ctx, env, func(c context.Context) error { return env.API.ChangePassword(c, in) }, func(ctx app.Context, err error) {
 		d.busy = false
 		if d.err, d.errs = formError(err); err != nil {
+			focusFirstInvalid(ctx, "password-form")
 			return
 		}
+		// Empty the fields as they are shown, not only as the form holds
+		// them: a filled-looking form would be sent again as empty.
 		p.pw = passwordDraft{msg: "Your password was changed. Your other sessions were signed out; this one stays signed in."}
+		for _, id := range []string{"current-password", "new-password", "repeat-password"} {
+			setInputValue(id, "")
+		}
 	})
 }
 
@@ -142,8 +157,8 @@ func (p *Profile) Render() app.UI {
 	if me := p.Env.Me(); me != nil {
 		username = me.Username
 	}
-	return &Frame{Env: p.Env, Path: "/profile", Content: []app.UI{
-		app.H1().Text("Profile"),
+	return &Frame{Env: p.Env, Path: "/profile", Reload: p.reload, Content: []app.UI{
+		pageTitle("Profile"),
 		staleNote(p.at),
 		app.Form().Class("card form").ID("profile-form").NoValidate(true).OnSubmit(p.save).Body(
 			app.H2().Text("Your details"),
@@ -151,10 +166,10 @@ func (p *Profile) Render() app.UI {
 				return app.P().Class("muted").Textf("Signed in as %s.", username)
 			}),
 			errorNote(p.err),
-			formRow("Full name", "profile-fullname", app.Input().Type("text").ID("profile-fullname").Attr("autocomplete", "name").
-				Value(p.fullName).OnInput(p.typed(&p.fullName)), p.errs["full_name"]),
-			formRow("E-mail", "profile-email", app.Input().Type("email").ID("profile-email").Attr("autocomplete", "email").
-				Value(p.email).OnInput(p.typed(&p.email)), p.errs["email"]),
+			formRow("Full name", "profile-fullname", invalid(app.Input().Type("text").ID("profile-fullname").Attr("autocomplete", "name").
+				Value(p.fullName).OnInput(p.typed(&p.fullName)), "profile-fullname", p.errs["full_name"]), p.errs["full_name"]),
+			formRow("E-mail", "profile-email", invalid(app.Input().Type("email").ID("profile-email").Attr("autocomplete", "email").
+				Value(p.email).OnInput(p.typed(&p.email)), "profile-email", p.errs["email"]), p.errs["email"]),
 			app.Div().Class("actions").Body(submitButton("profile-save", "Save", "Saving…", p.busy)),
 			successNote("profile-message", p.msg),
 		),
@@ -162,12 +177,12 @@ func (p *Profile) Render() app.UI {
 			app.H2().Text("Change password"),
 			app.P().Class("muted").Text("Changing your password signs out your other sessions."),
 			errorNote(d.err),
-			formRow("Current password", "current-password", app.Input().Type("password").ID("current-password").
-				Attr("autocomplete", "current-password").Value(d.current).OnInput(p.ValueTo(&d.current)), d.errs["current_password"]),
-			formRow("New password", "new-password", app.Input().Type("password").ID("new-password").
-				Attr("autocomplete", "new-password").Value(d.next).OnInput(p.ValueTo(&d.next)), d.errs["new_password"]),
-			formRow("Repeat the new password", "repeat-password", app.Input().Type("password").ID("repeat-password").
-				Attr("autocomplete", "new-password").Value(d.repeat).OnInput(p.ValueTo(&d.repeat)), d.errs["repeat_password"]),
+			formRow("Current password", "current-password", invalid(app.Input().Type("password").ID("current-password").
+				Attr("autocomplete", "current-password").Value(d.current).OnInput(p.ValueTo(&d.current)), "current-password", d.errs["current_password"]), d.errs["current_password"]),
+			formRow("New password", "new-password", invalid(app.Input().Type("password").ID("new-password").
+				Attr("autocomplete", "new-password").Value(d.next).OnInput(p.ValueTo(&d.next)), "new-password", d.errs["new_password"]), d.errs["new_password"]),
+			formRow("Repeat the new password", "repeat-password", invalid(app.Input().Type("password").ID("repeat-password").
+				Attr("autocomplete", "new-password").Value(d.repeat).OnInput(p.ValueTo(&d.repeat)), "repeat-password", d.errs["repeat_password"]), d.errs["repeat_password"]),
 			app.Div().Class("actions").Body(submitButton("password-save", "Change password", "Changing…", d.busy)),
 			successNote("password-message", d.msg),
 		),

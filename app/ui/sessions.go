@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -14,7 +15,9 @@ import (
 // Sessions lists the signed-in user's own sessions, each revocable
 // (revoking the current one signs out), and, with sessions:read, every
 // user's sessions, optionally only the active ones, with revoke and "sign
-// out everywhere" (sessions:revoke).
+// out everywhere" (sessions:revoke), which asks first. The filter and the
+// page of every user's sessions live in the address
+// (/sessions?active=true&page=).
 type Sessions struct {
 	app.Compo
 	Env *Env
@@ -30,19 +33,55 @@ type Sessions struct {
 	page       int
 
 	msg, err string // outcome of the last revocation
+	confirmer
 	pageCtx
 }
 
 // OnMount loads the own sessions and, when allowed, everyone's.
 func (s *Sessions) OnMount(ctx app.Context) {
 	s.mounted(ctx)
-	s.page = 1
+	s.apply(pageQuery(ctx))
 	s.loadMine(ctx)
 	loadMe(ctx, s.Env, func(ctx app.Context, me *shared.User, _ time.Time, err error) {
 		if err == nil && me.Role.Can(shared.PermSessionsRead) {
 			s.loadAll(ctx)
 		}
 	})
+}
+
+// OnNav follows the address: the filter or page chosen, or Back.
+func (s *Sessions) OnNav(ctx app.Context) {
+	s.navigated(ctx, "Sessions")
+	if app.IsClient {
+		s.follow(ctx, pageQuery(ctx))
+	}
+}
+
+// follow shows the sessions an address's query asks for, if they are
+// others.
+func (s *Sessions) follow(ctx app.Context, q url.Values) {
+	if !s.apply(q) {
+		return
+	}
+	s.msg, s.err = "", ""
+	if s.Env.Can(shared.PermSessionsRead) {
+		s.loadAll(ctx)
+	}
+}
+
+// apply takes the filter and page from a query, and reports whether they
+// changed.
+func (s *Sessions) apply(q url.Values) bool {
+	active, page := q.Get("active") == "true", pageNumber(q)
+	if active == s.activeOnly && page == s.page {
+		return false
+	}
+	s.activeOnly, s.page = active, page
+	return true
+}
+
+func (s *Sessions) address(active bool, page int) string {
+	return listURL("/sessions", page, "active", map[bool]string{true: "true"}[active])
 }
 
 func (s *Sessions) loadMine(ctx app.Context) {
@@ -91,14 +130,12 @@ func (s *Sessions) reload(ctx app.Context) {
 }
 
 func (s *Sessions) setActiveOnly(ctx app.Context, e app.Event) {
-	s.activeOnly = ctx.JSSrc().Get("checked").Bool()
-	s.page = 1
-	s.loadAll(ctx)
+	navigate(ctx, s.address(ctx.JSSrc().Get("checked").Bool(), 1))
 }
 
 func (s *Sessions) goPage(ctx app.Context, page int) {
-	s.page = page
-	s.loadAll(ctx)
+	scrollToTop()
+	navigate(ctx, s.address(s.activeOnly, page))
 }
 
 // currentID is the id of the session this browser uses, "" while unknown.
@@ -112,8 +149,9 @@ func (s *Sessions) currentID() string {
 }
 
 // revoke ends a session through call; when it was this browser's own, the
-// user is signed out here too.
-func (s *Sessions) revoke(ctx app.Context, call func(context.Context) error, signsOut bool, msg string) {
+// user is signed out here too (signsOut: the sign-in page's reason, "" for
+// none).
+func (s *Sessions) revoke(ctx app.Context, call func(context.Context) error, signsOut bool, reason, msg string) {
 	s.msg, s.err = "", ""
 	ctx, env := s.live(ctx), s.Env
 	write(ctx, env, call, func(ctx app.Context, err error) {
@@ -123,7 +161,7 @@ func (s *Sessions) revoke(ctx app.Context, call func(context.Context) error, sig
 		}
 		if signsOut {
 			env.Forget()
-			ctx.Navigate("/login")
+			ctx.Navigate(loginURL(reason, ""))
 			return
 		}
 		s.msg = msg
@@ -134,26 +172,36 @@ func (s *Sessions) revoke(ctx app.Context, call func(context.Context) error, sig
 func (s *Sessions) revokeMine(ctx app.Context, id string) {
 	env := s.Env
 	s.revoke(ctx, func(c context.Context) error { return env.API.RevokeMySession(c, id) },
-		id == s.currentID(), "The session was revoked.")
+		id == s.currentID(), "", "The session was revoked.")
 }
 
 func (s *Sessions) revokeAny(ctx app.Context, id string) {
 	env := s.Env
 	s.revoke(ctx, func(c context.Context) error { return env.API.RevokeSession(c, id) },
-		id == s.currentID(), "The session was revoked.")
+		id == s.currentID(), "", "The session was revoked.")
 }
 
+// revokeUser signs a user out everywhere, after asking: oneself included,
+// which ends this session too.
 func (s *Sessions) revokeUser(ctx app.Context, userID int64, username string) {
 	env := s.Env
 	me := env.Me()
-	s.revoke(ctx, func(c context.Context) error { return env.API.RevokeUserSessions(c, userID) },
-		me != nil && me.ID == userID, username+" was signed out everywhere.")
+	self := me != nil && me.ID == userID
+	question, yes := fmt.Sprintf("Sign %s out everywhere? Every session of theirs ends at once.", username), "Sign out everywhere"
+	if self {
+		question = "Sign yourself out everywhere? Every session of yours ends, this one included: you will have to sign in again."
+	}
+	s.msg, s.err = "", ""
+	s.confirm(question, yes, func(ctx app.Context) {
+		s.revoke(ctx, func(c context.Context) error { return env.API.RevokeUserSessions(c, userID) },
+			self, signedOutEverywhere, username+" was signed out everywhere.")
+	})
 }
 
 // Render draws the page.
 func (s *Sessions) Render() app.UI {
-	return &Frame{Env: s.Env, Path: "/sessions", Content: []app.UI{
-		app.H1().Text("Sessions"),
+	return &Frame{Env: s.Env, Path: "/sessions", Reload: s.reload, Content: []app.UI{
+		pageTitle("Sessions"),
 		successNote("sessions-message", s.msg),
 		errorNote(s.err),
 		staleNote(oldest(s.mineAt, s.allAt)),
@@ -162,7 +210,8 @@ func (s *Sessions) Render() app.UI {
 			errorNote(s.mineErr),
 			s.mineTable(),
 		),
-		app.If(s.Env.Can(shared.PermSessionsRead), s.allSection),
+		slot(app.If(s.Env.Can(shared.PermSessionsRead), s.allSection)),
+		slot(s.confirmUI()),
 	}}
 }
 
@@ -171,7 +220,7 @@ func (s *Sessions) mineTable() app.UI {
 		return app.If(s.mineErr == "", func() app.UI { return app.P().Class("muted").Text("Loading…") })
 	}
 	items, now := s.mine.Items, time.Now()
-	return app.Table().Class("table").ID("my-sessions").Body(
+	return app.Table().Class("table cards").ID("my-sessions").Body(
 		sessionHead(false),
 		app.TBody().Body(app.Range(items).Slice(func(i int) app.UI {
 			it := items[i]
@@ -194,7 +243,7 @@ func (s *Sessions) allSection() app.UI {
 	if s.all != nil {
 		items, now := s.all.Items, time.Now()
 		table = app.Div().Body(
-			app.Table().Class("table").ID("all-sessions").Body(
+			app.Table().Class("table cards").ID("all-sessions").Body(
 				sessionHead(true),
 				app.TBody().Body(app.Range(items).Slice(func(i int) app.UI {
 					it := items[i]
@@ -229,10 +278,11 @@ func (s *Sessions) allSection() app.UI {
 }
 
 func sessionHead(withUser bool) app.UI {
+	col := func(s string) app.UI { return app.Th().Scope("col").Text(s) }
 	return app.THead().Body(app.Tr().Body(
-		app.If(withUser, func() app.UI { return app.Th().Text("User") }),
-		app.Th().Text("Started"), app.Th().Text("Last seen"), app.Th().Text("Ends"),
-		app.Th().Text("IP"), app.Th().Text("Browser"), app.Th().Text("Status"), app.Th().Text(""),
+		app.If(withUser, func() app.UI { return col("User") }),
+		col("Started"), col("Last seen"), col("Ends"), col("IP"), col("Browser"), col("Status"),
+		app.Th().Scope("col").Class("col-actions").Body(app.Span().Class("visually-hidden").Text("Actions")),
 	))
 }
 
@@ -244,17 +294,17 @@ func sessionRow(s shared.Session, withUser bool, now time.Time, actions ...app.U
 		cls += " current"
 	}
 	return app.Tr().Class(cls).DataSet("session-id", s.ID).Body(
-		app.If(withUser, func() app.UI { return app.Td().Text(s.Username) }),
-		app.Td().Body(
-			app.Text(when(s.CreatedAt)),
+		app.If(withUser, func() app.UI { return app.Th().Scope("row").Class("cell-title").Text(s.Username) }),
+		app.Td().DataSet("label", "Started").Body(
+			app.Span().Class("cell-date").Text(when(s.CreatedAt)),
 			app.If(s.Current, func() app.UI { return app.Span().Class("badge current").Text("this browser") }),
 		),
-		app.Td().Text(when(s.LastSeenAt)),
-		app.Td().Text(when(s.ExpiresAt)),
-		app.Td().Text(orDash(s.IP)),
-		app.Td().Class("user-agent").Title("%s", s.UserAgent).Text(shorten(s.UserAgent, 48)),
-		app.Td().Body(app.Span().Class(class).Text(status)),
-		app.Td().Class("actions").Body(actions...),
+		app.Td().Class("cell-date").DataSet("label", "Last seen").Text(when(s.LastSeenAt)),
+		app.Td().Class("cell-date").DataSet("label", "Ends").Text(when(s.ExpiresAt)),
+		app.Td().DataSet("label", "IP").Text(orDash(s.IP)),
+		app.Td().Class("user-agent").DataSet("label", "Browser").Title("%s", s.UserAgent).Text(shorten(s.UserAgent, 48)),
+		app.Td().Class("cell-badge").Body(app.Span().Class(class).Text(status)),
+		app.Td().Class("row-actions").Body(app.Div().Class("row-menu").Body(actions...)),
 	)
 }
 
@@ -281,11 +331,14 @@ var revokedReasons = map[string]string{
 	shared.RevokedLogout:         "signed out",
 	shared.RevokedByUser:         "by the user",
 	shared.RevokedByAdmin:        "by an administrator",
+	shared.RevokedByManager:      "by a manager",
+	shared.RevokedPasswordGuess:  "wrong current passwords",
 	shared.RevokedPasswordChange: "password changed",
 	shared.RevokedPasswordReset:  "password reset",
 	shared.RevokedUserDisabled:   "user disabled",
 	shared.RevokedUserDeleted:    "user deleted",
 	shared.RevokedRefreshReuse:   "refresh token reused",
+	shared.RevokedMFAReset:       "two-step verification reset",
 }
 
 // shorten cuts s to at most n runes, marking the cut.

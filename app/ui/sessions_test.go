@@ -152,6 +152,13 @@ func TestSessionsAllSessions(t *testing.T) {
 	t.Run("signing a user out everywhere", func(t *testing.T) {
 		r, api, s := sessionsPage(t, mark)
 		s.revokeUser(r.stale, vera.ID, vera.Username)
+		if !strings.Contains(render(t, s).one(t, "dialog#confirm").Text(), "vera") {
+			t.Errorf("the question does not name vera")
+		}
+		if got := api.callsTo("DELETE", "/api/users/3/sessions"); len(got) != 0 {
+			t.Fatalf("sent before confirming: %+v", got)
+		}
+		s.confirmed(r.stale)
 		r.settle()
 		if got := api.callsTo("DELETE", "/api/users/3/sessions"); len(got) != 1 {
 			t.Fatalf("%d DELETE /api/users/3/sessions, want 1", len(got))
@@ -165,8 +172,18 @@ func TestSessionsAllSessions(t *testing.T) {
 	})
 
 	t.Run("signing oneself out everywhere ends this browser's session too", func(t *testing.T) {
-		r, _, s := sessionsPage(t, mark)
+		r, api, s := sessionsPage(t, mark)
 		s.revokeUser(r.stale, mark.ID, mark.Username)
+		if got := render(t, s).one(t, "dialog#confirm").Text(); !strings.Contains(got, "this one included") {
+			t.Errorf("the question %q does not say this session ends too", got)
+		}
+		s.dropConfirm(r.stale)
+		r.settle()
+		if r.navigatedAway() || len(api.writes()) != 0 {
+			t.Fatalf("cancelling still signed out")
+		}
+		s.revokeUser(r.stale, mark.ID, mark.Username)
+		s.confirmed(r.stale)
 		r.settle()
 		if !r.navigatedAway() || s.Env.SignedIn() {
 			t.Errorf("still signed in here after signing out everywhere")

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -12,16 +13,19 @@ import (
 	"gatehouse/shared"
 )
 
-// Users lists, searches and pages through the users (users:read) and,
-// with users:write, creates, edits, disables and enables, resets the
+// Users lists, searches, sorts and pages through the users (users:read)
+// and, with users:write, creates, edits, disables and enables, resets the
 // password of and deletes them. Role changes need roles:write. Delete and
-// disable ask for confirmation first. The forms are in users_form.go.
+// disable ask for confirmation first. The search, the order and the page
+// live in the address (/users?q=&sort=&page=). The forms are in
+// users_form.go, the table in users_table.go.
 type Users struct {
 	app.Compo
 	Env *Env
 
-	search string // what the search box holds
-	query  string // the search the list shows
+	search string          // what the search box holds
+	query  string          // the search the list shows
+	sort   shared.UserSort // the order the list shows
 	page   int
 	list   *shared.Page[shared.User]
 	at     time.Time // when the list shown was cached; zero when fresh
@@ -30,6 +34,7 @@ type Users struct {
 
 	msg    string // the outcome of the last change
 	actErr string // the error of the last change made from a row
+	menu   int64  // the user whose actions menu is open (narrow screens)
 
 	create createDraft
 	edit   editDraft
@@ -39,23 +44,61 @@ type Users struct {
 }
 
 // OnMount loads the signed-in user (for the permission checks) and the
-// first page.
+// list the address asks for.
 func (u *Users) OnMount(ctx app.Context) {
 	u.mounted(ctx)
-	u.page = 1
+	u.apply(pageQuery(ctx))
 	loadMe(ctx, u.Env, func(app.Context, *shared.User, time.Time, error) {})
 	u.reload(ctx)
+}
+
+// OnNav follows the address: a search, order or page chosen (or Back)
+// shows that list, and the messages about the previous one go.
+func (u *Users) OnNav(ctx app.Context) {
+	u.navigated(ctx, "Users")
+	if app.IsClient {
+		u.follow(ctx, pageQuery(ctx))
+	}
+}
+
+// follow shows the list an address's query asks for, if it is another one.
+func (u *Users) follow(ctx app.Context, q url.Values) {
+	if !u.apply(q) {
+		return
+	}
+	u.msg, u.actErr, u.menu = "", "", 0
+	setInputValue("user-search", u.search)
+	scrollToTop()
+	u.reload(ctx)
+}
+
+// apply takes the list's search, order and page from a query, and reports
+// whether they changed.
+func (u *Users) apply(q url.Values) bool {
+	sort, _ := shared.ParseUserSort(q.Get("sort"))
+	query, page := strings.TrimSpace(q.Get("q")), pageNumber(q)
+	if query == u.query && sort == u.sort && page == u.page {
+		return false
+	}
+	u.query, u.search, u.sort, u.page = query, query, sort, page
+	return true
+}
+
+// address is the address of the list with the given search, order and
+// page.
+func (u *Users) address(query string, sort shared.UserSort, page int) string {
+	return listURL("/users", page, "q", query, "sort", sort.String())
 }
 
 // reload loads the page of the list the page is on.
 func (u *Users) reload(ctx app.Context) {
 	ctx = u.live(ctx)
-	env, q, page := u.Env, u.query, max(u.page, 1)
-	key := fmt.Sprintf("users?q=%s&page=%d", q, page)
+	env, q, sort, page := u.Env, u.query, u.sort, max(u.page, 1)
+	key := fmt.Sprintf("users?q=%s&sort=%s&page=%d", q, sort, page)
 	load(ctx, env, key, func(c context.Context) (*shared.Page[shared.User], error) {
-		return env.API.Users(c, client.UserQuery{Q: q, Page: page, PerPage: shared.DefaultPerPage})
+		return env.API.Users(c, client.UserQuery{Q: q, Sort: sort, Page: page, PerPage: shared.DefaultPerPage})
 	}, func(ctx app.Context, p *shared.Page[shared.User], at time.Time, err error) {
-		if q != u.query || page != u.page {
+		if q != u.query || sort != u.sort || page != u.page {
 			return // the reader has moved on; another load is under way
 		}
 		u.loaded = true
@@ -74,13 +117,23 @@ func (u *Users) reload(ctx app.Context) {
 
 func (u *Users) submitSearch(ctx app.Context, e app.Event) {
 	e.PreventDefault()
-	u.query, u.page = strings.TrimSpace(u.search), 1
-	u.reload(ctx)
+	navigate(ctx, u.address(strings.TrimSpace(u.search), u.sort, 1))
 }
 
 func (u *Users) goPage(ctx app.Context, page int) {
-	u.page = page
-	u.reload(ctx)
+	navigate(ctx, u.address(u.query, u.sort, page))
+}
+
+// sortBy orders the list by key: the other way when it already is, else
+// in the key's natural direction (names A to Z, roles lowest first, the
+// newest first).
+func (u *Users) sortBy(ctx app.Context, key string) {
+	cur := u.sort.Normal()
+	next := shared.UserSort{Key: key, Desc: key == shared.SortCreated}
+	if cur.Key == key {
+		next.Desc = !cur.Desc
+	}
+	navigate(ctx, u.address(u.query, next, 1))
 }
 
 // changed reports the outcome of a change: on success msg and a reload of
@@ -90,10 +143,11 @@ func (u *Users) changed(ctx app.Context, msg string) {
 	u.reload(ctx)
 }
 
-// closePanels closes the forms and the question, and clears old outcomes.
+// closePanels closes the forms, the question and the row menu, and clears
+// old outcomes.
 func (u *Users) closePanels() {
 	u.create, u.edit, u.reset, u.ask = createDraft{}, editDraft{}, resetDraft{}, nil
-	u.msg, u.actErr = "", ""
+	u.msg, u.actErr, u.menu = "", "", 0
 }
 
 // user returns the listed user with id, or nil.
@@ -124,6 +178,11 @@ func (u *Users) mayChange(target shared.User) bool {
 	return u.Env.Can(shared.PermUsersWrite) && target.Role.Rank() <= u.own().Rank()
 }
 
+// failed reports a change refused from a row.
+func (u *Users) failed(err error) {
+	u.msg, u.actErr = "", Message(err)
+}
+
 func (u *Users) toggle(ctx app.Context, id int64) {
 	t := u.user(id)
 	if t == nil {
@@ -131,6 +190,7 @@ func (u *Users) toggle(ctx app.Context, id int64) {
 	}
 	name, disable := t.Username, !t.Disabled
 	u.closePanels()
+	u.menu = id // the dialog gives focus back to the button in it
 	if !disable {
 		u.setDisabled(ctx, id, name, false)
 		return
@@ -146,7 +206,7 @@ func (u *Users) setDisabled(ctx app.Context, id int64, name string, disabled boo
 		return err
 	}, func(ctx app.Context, err error) {
 		if err != nil {
-			u.msg, u.actErr = "", Message(err)
+			u.failed(err)
 			return
 		}
 		if disabled {
@@ -164,11 +224,12 @@ func (u *Users) askDelete(ctx app.Context, id int64) {
 	}
 	name := t.Username
 	u.closePanels()
+	u.menu = id
 	u.confirm(fmt.Sprintf("Delete the user %s? This cannot be undone.", name), "Delete", func(ctx app.Context) {
 		ctx, env := u.live(ctx), u.Env
 		write(ctx, env, func(c context.Context) error { return env.API.DeleteUser(c, id) }, func(ctx app.Context, err error) {
 			if err != nil {
-				u.msg, u.actErr = "", Message(err)
+				u.failed(err)
 				return
 			}
 			u.changed(ctx, "The user "+name+" was deleted.")
@@ -179,83 +240,28 @@ func (u *Users) askDelete(ctx app.Context, id int64) {
 // Render draws the page.
 func (u *Users) Render() app.UI {
 	canWrite := u.Env.Can(shared.PermUsersWrite)
-	return &Frame{Env: u.Env, Path: "/users", Content: []app.UI{
+	return &Frame{Env: u.Env, Path: "/users", Reload: u.reload, Content: []app.UI{
 		app.Div().Class("page-head").Body(
-			app.H1().Text("Users"),
+			pageTitle("Users"),
 			app.If(canWrite && !u.create.open, func() app.UI {
 				return button("user-create", "btn primary", "New user", false, u.openCreate)
 			}),
 		),
 		successNote("users-message", u.msg),
 		errorNote(u.actErr),
-		u.confirmUI(),
-		app.If(canWrite && u.create.open, u.createForm),
-		app.If(canWrite && u.edit.open, u.editForm),
-		app.If(canWrite && u.reset.open, u.resetForm),
-		app.Form().Class("search").ID("user-search-form").OnSubmit(u.submitSearch).Body(
+		slot(
+			app.If(canWrite && u.create.open, u.createForm),
+			app.If(canWrite && u.edit.open, u.editForm),
+			app.If(canWrite && u.reset.open, u.resetForm),
+		),
+		app.Form().Class("search").ID("user-search-form").Attr("role", "search").OnSubmit(u.submitSearch).Body(
 			app.Input().Type("search").ID("user-search").Aria("label", "Search users").
 				Placeholder("Search by username, name or e-mail").Value(u.search).OnInput(u.ValueTo(&u.search)),
 			app.Button().Type("submit").Class("btn").ID("user-search-submit").Text("Search"),
 		),
 		staleNote(u.at),
 		errorNote(u.err),
-		u.table(canWrite),
+		slot(u.table(canWrite)),
+		slot(u.confirmUI()),
 	}}
-}
-
-func (u *Users) table(canWrite bool) app.UI {
-	if u.list == nil {
-		return app.If(!u.loaded, func() app.UI { return app.P().Class("muted").Text("Loading…") })
-	}
-	items := u.list.Items
-	return app.Section().Class("card").Body(
-		app.P().Class("muted").Body(
-			app.Span().ID("users-total").Text(u.list.Total),
-			app.Text(map[bool]string{true: " user", false: " users"}[u.list.Total == 1]),
-			app.If(u.query != "", func() app.UI { return app.Textf(" matching “%s”", u.query) }),
-		),
-		app.Table().Class("table").ID("users-table").Body(
-			app.THead().Body(app.Tr().Body(
-				app.Th().Text("Username"), app.Th().Text("Full name"), app.Th().Text("E-mail"),
-				app.Th().Text("Role"), app.Th().Text("Status"), app.Th().Text("Created"),
-				app.If(canWrite, func() app.UI { return app.Th().Text("Actions") }),
-			)),
-			app.TBody().Body(
-				app.Range(items).Slice(func(i int) app.UI { return u.row(items[i], canWrite) }),
-			),
-		),
-		app.If(len(items) == 0, func() app.UI { return app.P().Class("muted").Text("No users found.") }),
-		&Pager{Page: u.page, PerPage: u.list.PerPage, Total: u.list.Total, OnPage: u.goPage},
-	)
-}
-
-func (u *Users) row(t shared.User, canWrite bool) app.UI {
-	id := t.ID
-	status, statusClass := "Active", "status active"
-	if t.Disabled {
-		status, statusClass = "Disabled", "status disabled"
-	}
-	toggle := "Disable"
-	if t.Disabled {
-		toggle = "Enable"
-	}
-	return app.Tr().DataSet("username", t.Username).DataSet("user-id", id).Body(
-		app.Td().Text(t.Username),
-		app.Td().Text(orDash(t.FullName)),
-		app.Td().Text(orDash(t.Email)),
-		app.Td().Body(app.Span().Class("badge role "+string(t.Role)).Text(t.Role)),
-		app.Td().Body(app.Span().Class(statusClass).Text(status)),
-		app.Td().Text(when(t.CreatedAt)),
-		app.If(canWrite, func() app.UI {
-			if !u.mayChange(t) {
-				return app.Td().Class("muted").Text("—")
-			}
-			return app.Td().Class("actions").Body(
-				button("", "btn small edit-user", "Edit", false, func(ctx app.Context, e app.Event) { u.openEdit(ctx, id) }, "edit", id),
-				button("", "btn small toggle-user", toggle, false, func(ctx app.Context, e app.Event) { u.toggle(ctx, id) }, "toggle", id),
-				button("", "btn small reset-password", "Reset password", false, func(ctx app.Context, e app.Event) { u.openReset(ctx, id) }, "reset", id),
-				button("", "btn small danger delete-user", "Delete", false, func(ctx app.Context, e app.Event) { u.askDelete(ctx, id) }, "delete", id),
-			)
-		}),
-	)
 }

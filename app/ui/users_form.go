@@ -109,6 +109,7 @@ func rolesUpTo(own shared.Role) []shared.Role {
 func (u *Users) openCreate(ctx app.Context, e app.Event) {
 	u.closePanels()
 	u.create = createDraft{open: true, role: shared.RoleViewer}
+	focusAfterRender(u.live(ctx), "new-username")
 }
 
 func (u *Users) openEdit(ctx app.Context, id int64) {
@@ -122,6 +123,7 @@ func (u *Users) openEdit(ctx app.Context, id int64) {
 		fullName: t.FullName, email: t.Email, role: t.Role,
 		origFullName: t.FullName, origMail: t.Email, origRole: t.Role,
 	}
+	focusAfterRender(u.live(ctx), "edit-fullname")
 }
 
 func (u *Users) openReset(ctx app.Context, id int64) {
@@ -131,9 +133,13 @@ func (u *Users) openReset(ctx app.Context, id int64) {
 	}
 	u.closePanels()
 	u.reset = resetDraft{open: true, id: t.ID, username: t.Username}
+	focusAfterRender(u.live(ctx), "reset-password-input")
 }
 
-func (u *Users) cancelForms(ctx app.Context, e app.Event) { u.closePanels() }
+func (u *Users) cancelForms(ctx app.Context, e app.Event) {
+	u.closePanels()
+	focusAfterRender(u.live(ctx), pageTitleID)
+}
 
 func (u *Users) submitCreate(ctx app.Context, e app.Event) {
 	e.PreventDefault()
@@ -142,8 +148,8 @@ func (u *Users) submitCreate(ctx app.Context, e app.Event) {
 		return
 	}
 	in, err := d.request(u.own())
-	d.err, d.errs = formError(err)
-	if err != nil {
+	if d.err, d.errs = formError(err); err != nil {
+		focusFirstInvalid(u.live(ctx), "user-form")
 		return
 	}
 	d.busy = true
@@ -154,6 +160,7 @@ func (u *Users) submitCreate(ctx app.Context, e app.Event) {
 	}, func(ctx app.Context, err error) {
 		d.busy = false
 		if d.err, d.errs = formError(err); err != nil {
+			focusFirstInvalid(u.live(ctx), "user-form")
 			return
 		}
 		u.create = createDraft{}
@@ -168,8 +175,8 @@ func (u *Users) submitEdit(ctx app.Context, e app.Event) {
 		return
 	}
 	upd, err := d.request(u.Env.Can(shared.PermRolesWrite), u.own())
-	d.err, d.errs = formError(err)
-	if err != nil {
+	if d.err, d.errs = formError(err); err != nil {
+		focusFirstInvalid(u.live(ctx), "edit-form")
 		return
 	}
 	name := d.username
@@ -186,6 +193,7 @@ func (u *Users) submitEdit(ctx app.Context, e app.Event) {
 	}, func(ctx app.Context, err error) {
 		d.busy = false
 		if d.err, d.errs = formError(err); err != nil {
+			focusFirstInvalid(u.live(ctx), "edit-form")
 			return
 		}
 		u.edit = editDraft{}
@@ -201,8 +209,8 @@ func (u *Users) submitReset(ctx app.Context, e app.Event) {
 	}
 	in := shared.PasswordReset{NewPassword: d.password}
 	err := in.Validate()
-	d.err, d.errs = formError(err)
-	if err != nil {
+	if d.err, d.errs = formError(err); err != nil {
+		focusFirstInvalid(u.live(ctx), "reset-form")
 		return
 	}
 	d.busy = true
@@ -210,6 +218,7 @@ func (u *Users) submitReset(ctx app.Context, e app.Event) {
 	write(ctx, env, func(c context.Context) error { return env.API.ResetPassword(c, id, in) }, func(ctx app.Context, err error) {
 		d.busy = false
 		if d.err, d.errs = formError(err); err != nil {
+			focusFirstInvalid(u.live(ctx), "reset-form")
 			return
 		}
 		u.reset = resetDraft{}
@@ -222,15 +231,15 @@ func (u *Users) createForm() app.UI {
 	return app.Form().Class("card form").ID("user-form").NoValidate(true).OnSubmit(u.submitCreate).Body(
 		app.H2().Text("New user"),
 		errorNote(d.err),
-		formRow("Username", "new-username", app.Input().Type("text").ID("new-username").Attr("autocomplete", "off").
-			Value(d.username).OnInput(u.ValueTo(&d.username)).AutoFocus(true), d.errs["username"]),
-		formRow("Password", "new-password", app.Input().Type("password").ID("new-password").Attr("autocomplete", "new-password").
-			Value(d.password).OnInput(u.ValueTo(&d.password)), d.errs["password"]),
-		formRow("Full name", "new-fullname", app.Input().Type("text").ID("new-fullname").
-			Value(d.fullName).OnInput(u.ValueTo(&d.fullName)), d.errs["full_name"]),
-		formRow("E-mail", "new-email", app.Input().Type("email").ID("new-email").
-			Value(d.email).OnInput(u.ValueTo(&d.email)), d.errs["email"]),
-		formRow("Role", "new-role", roleSelect("new-role", rolesUpTo(u.own()), d.role, u.ValueTo(&d.role)), d.errs["role"]),
+		formRow("Username", "new-username", invalid(app.Input().Type("text").ID("new-username").Attr("autocomplete", "off").
+			Value(d.username).OnInput(u.ValueTo(&d.username)).AutoFocus(true), "new-username", d.errs["username"]), d.errs["username"]),
+		formRow("Password", "new-password", invalid(app.Input().Type("password").ID("new-password").Attr("autocomplete", "new-password").
+			Value(d.password).OnInput(u.ValueTo(&d.password)), "new-password", d.errs["password"]), d.errs["password"]),
+		formRow("Full name", "new-fullname", invalid(app.Input().Type("text").ID("new-fullname").
+			Value(d.fullName).OnInput(u.ValueTo(&d.fullName)), "new-fullname", d.errs["full_name"]), d.errs["full_name"]),
+		formRow("E-mail", "new-email", invalid(app.Input().Type("email").ID("new-email").
+			Value(d.email).OnInput(u.ValueTo(&d.email)), "new-email", d.errs["email"]), d.errs["email"]),
+		formRow("Role", "new-role", invalid(roleSelect("new-role", rolesUpTo(u.own()), d.role, u.ValueTo(&d.role)), "new-role", d.errs["role"]), d.errs["role"]),
 		app.Div().Class("actions").Body(
 			submitButton("user-form-submit", "Create user", "Creating…", d.busy),
 			button("user-form-cancel", "btn", "Cancel", false, u.cancelForms),
@@ -243,12 +252,12 @@ func (u *Users) editForm() app.UI {
 	return app.Form().Class("card form").ID("edit-form").NoValidate(true).OnSubmit(u.submitEdit).Body(
 		app.H2().Textf("Edit %s", d.username),
 		errorNote(d.err),
-		formRow("Full name", "edit-fullname", app.Input().Type("text").ID("edit-fullname").
-			Value(d.fullName).OnInput(u.ValueTo(&d.fullName)).AutoFocus(true), d.errs["full_name"]),
-		formRow("E-mail", "edit-email", app.Input().Type("email").ID("edit-email").
-			Value(d.email).OnInput(u.ValueTo(&d.email)), d.errs["email"]),
+		formRow("Full name", "edit-fullname", invalid(app.Input().Type("text").ID("edit-fullname").
+			Value(d.fullName).OnInput(u.ValueTo(&d.fullName)).AutoFocus(true), "edit-fullname", d.errs["full_name"]), d.errs["full_name"]),
+		formRow("E-mail", "edit-email", invalid(app.Input().Type("email").ID("edit-email").
+			Value(d.email).OnInput(u.ValueTo(&d.email)), "edit-email", d.errs["email"]), d.errs["email"]),
 		app.If(u.Env.Can(shared.PermRolesWrite), func() app.UI {
-			return formRow("Role", "edit-role", roleSelect("edit-role", rolesUpTo(u.own()), d.role, u.ValueTo(&d.role)), d.errs["role"])
+			return formRow("Role", "edit-role", invalid(roleSelect("edit-role", rolesUpTo(u.own()), d.role, u.ValueTo(&d.role)), "edit-role", d.errs["role"]), d.errs["role"])
 		}),
 		app.Div().Class("actions").Body(
 			submitButton("edit-submit", "Save", "Saving…", d.busy),
@@ -263,9 +272,9 @@ func (u *Users) resetForm() app.UI {
 		app.H2().Textf("Reset the password of %s", d.username),
 		app.P().Class("muted").Text("They will be signed out everywhere and must sign in with the new password."),
 		errorNote(d.err),
-		formRow("New password", "reset-password-input", app.Input().Type("password").ID("reset-password-input").
+		formRow("New password", "reset-password-input", invalid(app.Input().Type("password").ID("reset-password-input").
 			Attr("autocomplete", "new-password").Value(d.password).OnInput(u.ValueTo(&d.password)).AutoFocus(true),
-			d.errs["new_password"]),
+			"reset-password-input", d.errs["new_password"]), d.errs["new_password"]),
 		app.Div().Class("actions").Body(
 			submitButton("reset-submit", "Reset password", "Resetting…", d.busy),
 			button("reset-cancel", "btn", "Cancel", false, u.cancelForms),
@@ -274,7 +283,7 @@ func (u *Users) resetForm() app.UI {
 }
 
 // roleSelect is a select of roles with selected chosen.
-func roleSelect(id string, roles []shared.Role, selected shared.Role, onChange app.EventHandler) app.UI {
+func roleSelect(id string, roles []shared.Role, selected shared.Role, onChange app.EventHandler) app.HTMLSelect {
 	return app.Select().ID(id).OnChange(onChange).Body(
 		app.Range(roles).Slice(func(i int) app.UI {
 			o := app.Option().Value(string(roles[i])).Text(roles[i])

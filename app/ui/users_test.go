@@ -116,8 +116,19 @@ func TestUsersCreateValidatesBeforeSending(t *testing.T) {
 		t.Fatalf("invalid input was sent: %+v", w)
 	}
 	dom := render(t, u)
-	if got := dom.one(t, "#user-form p.error[role=alert]").Text(); got != "Please correct the highlighted fields." {
+	if got := dom.one(t, "#user-form p.error[role=alert]").Text(); got != "Please correct the 4 highlighted fields." {
 		t.Errorf("form error = %q", got)
+	}
+	// (go-app writes aria-invalid="true" bare in HTML; in the browser it
+	// sets the attribute to "true", which the browser tests check.)
+	for _, id := range []string{"new-username", "new-password", "new-email", "new-role"} {
+		in := dom.one(t, "#"+id)
+		if !in.has("aria-invalid") || in.attr("aria-describedby") != id+"-error" {
+			t.Errorf("#%s: aria-invalid %v, aria-describedby %q; want set, %s-error", id, in.has("aria-invalid"), in.attr("aria-describedby"), id)
+		}
+	}
+	if in := dom.one(t, "#new-fullname"); in.has("aria-invalid") || in.has("aria-describedby") {
+		t.Errorf("#new-fullname, which is valid, is marked invalid")
 	}
 	want := map[string]string{
 		"#new-username-error": shared.ValidateUsername("A b"),
@@ -341,6 +352,7 @@ func TestUsersRefusesWritesOffline(t *testing.T) {
 func TestUsersSearchAndPages(t *testing.T) {
 	many := shared.Page[shared.User]{Items: []shared.User{vera}, Total: 45, Page: 1, PerPage: 20}
 	r, api, u := usersPage(t, vera, map[string]http.HandlerFunc{"GET /api/users": reply(many)})
+	urls := following(t, r.ctx, u)
 	u.search = "  ver "
 	u.submitSearch(r.stale, ev)
 	r.settle()
@@ -358,6 +370,21 @@ func TestUsersSearchAndPages(t *testing.T) {
 	}
 	if prev := lists[len(lists)-2].Query; prev["q"] != "ver" || prev["page"] != "1" {
 		t.Errorf("search query = %v, want q=ver page=1", prev)
+	}
+	u.sortBy(r.stale, shared.SortUsername)
+	r.settle()
+	u.sortBy(r.stale, shared.SortUsername)
+	r.settle()
+	lists = api.callsTo("GET", "/api/users")
+	if last := lists[len(lists)-1].Query; last["sort"] != "-username" || last["q"] != "ver" || last["page"] != "1" {
+		t.Errorf("list query after sorting twice by username = %v, want q=ver sort=-username page=1", last)
+	}
+	want := []string{"/users?q=ver", "/users?page=2&q=ver", "/users?q=ver&sort=username", "/users?q=ver&sort=-username"}
+	if strings.Join(*urls, " ") != strings.Join(want, " ") {
+		t.Errorf("addresses %q, want %q", *urls, want)
+	}
+	if got := render(t, u).one(t, `th[aria-sort="descending"] #sort-username`).Text(); got != "Username ▼" {
+		t.Errorf("the sorted heading says %q", got)
 	}
 }
 
@@ -425,6 +452,7 @@ func TestUsersAnEmptiedPageFallsBackToTheLastOne(t *testing.T) {
 		reply(shared.Page[shared.User]{Items: []shared.User{vera}, Total: 40, Page: 2, PerPage: 20})(w, r)
 	}
 	r, _, u := usersPage(t, alice, map[string]http.HandlerFunc{"GET /api/users": list})
+	following(t, r.ctx, u)
 	u.goPage(r.stale, 3)
 	r.settle()
 	if u.page != 2 || strings.Join(pages, ",") != "1,3,2" {

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -17,8 +18,11 @@ import (
 // (zero for a fresh answer). While the browser reports itself offline the
 // cached answer is handed over at once, without trying the network (which
 // a service worker or a captive portal may still seem to reach); only
-// when nothing is cached is the network tried. A session that ended sends
-// the app to the sign-in page.
+// when nothing is cached is the network tried. Without a token nothing is
+// asked (it could only fail), and a session that ended sends the app to
+// the sign-in page, which says why — unless the password is being asked
+// again over the page, which then stays as it is. A 403
+// insufficient_scope reloads who is signed in: the role may have changed.
 func load[T any](ctx app.Context, env *Env, key string, fetch func(context.Context) (*T, error), done func(ctx app.Context, v *T, loadedAt time.Time, err error)) {
 	if !env.Online() {
 		var c T
@@ -27,16 +31,25 @@ func load[T any](ctx app.Context, env *Env, key string, fetch func(context.Conte
 			return
 		}
 	}
+	if !env.SignedIn() {
+		if env.reauthenticating() == nil {
+			endSession(ctx, env, env.endedBefore())
+		}
+		return
+	}
 	ctx.Async(func() {
 		v, err := fetch(context.Background())
 		ctx.Dispatch(func(ctx app.Context) {
+			if reason, ended := sessionEnded(err); ended {
+				if env.reauthenticating() == nil {
+					endSession(ctx, env, cmpOr(reason, env.endedBefore()))
+				}
+				return
+			}
 			switch {
 			case err == nil:
 				env.Cache.Put(key, v)
 				done(ctx, v, time.Time{}, nil)
-			case isLoggedOut(err):
-				env.Forget()
-				ctx.Navigate("/login")
 			case isNetwork(err):
 				var c T
 				if at, ok := env.Cache.Get(key, &c); ok {
@@ -45,6 +58,9 @@ func load[T any](ctx app.Context, env *Env, key string, fetch func(context.Conte
 				}
 				done(ctx, nil, time.Time{}, err)
 			default:
+				if isScope(err) {
+					refreshMe(ctx, env)
+				}
 				done(ctx, nil, time.Time{}, err)
 			}
 		})
@@ -52,7 +68,11 @@ func load[T any](ctx app.Context, env *Env, key string, fetch func(context.Conte
 }
 
 // write runs a change off the UI goroutine — refused at once when offline
-// — and hands the outcome to done on it.
+// — and hands the outcome to done on it. When the change finds the session
+// over, the password is asked again over the page (Reauth) and the change
+// is made once it is given, with what it held: done sees the outcome of
+// that second try. A 403 insufficient_scope reloads who is signed in, so
+// that the controls follow a role changed meanwhile.
 func write(ctx app.Context, env *Env, f func(context.Context) error, done func(ctx app.Context, err error)) {
 	if !env.Online() {
 		done(ctx, ErrOffline)
@@ -61,10 +81,17 @@ func write(ctx app.Context, env *Env, f func(context.Context) error, done func(c
 	ctx.Async(func() {
 		err := f(context.Background())
 		ctx.Dispatch(func(ctx app.Context) {
-			if isLoggedOut(err) {
-				env.Forget()
-				ctx.Navigate("/login")
+			if reason, ended := sessionEnded(err); ended {
+				reason = cmpOr(reason, env.endedBefore())
+				if canSignInAgain(reason) && env.Me() != nil {
+					askAgain(ctx, env, reason, func(ctx app.Context) { write(ctx, env, f, done) })
+					return
+				}
+				endSession(ctx, env, reason)
 				return
+			}
+			if isScope(err) {
+				refreshMe(ctx, env)
 			}
 			if err != nil && isNetwork(err) && !env.Online() {
 				err = ErrOffline
@@ -76,6 +103,13 @@ func write(ctx app.Context, env *Env, f func(context.Context) error, done func(c
 
 func isLoggedOut(err error) bool { return errors.Is(err, client.ErrLoggedOut) }
 
+// isScope reports whether err is a 403 insufficient_scope: the role does
+// not allow what was asked.
+func isScope(err error) bool {
+	var e *shared.Error
+	return errors.As(err, &e) && e.Code == shared.CodeInsufficientScope
+}
+
 // isNetwork reports whether err is a failure to reach the server rather
 // than an answer from it.
 func isNetwork(err error) bool {
@@ -83,18 +117,29 @@ func isNetwork(err error) bool {
 	return err != nil && !errors.As(err, &e) && !isLoggedOut(err)
 }
 
+// slot holds what a page shows only sometimes (a message, a form, a
+// dialog) in an element that is always there. go-app diffs an element's
+// children by position and leaves out what app.If does not show, so
+// without it a message appearing would shift every later sibling, and
+// go-app would replace them all: the table under it rebuilt, the focused
+// button gone, focus lost. A slot is "display: contents" (web/app.css):
+// it changes nothing of the layout.
+func slot(children ...app.UI) app.UI {
+	return app.Div().Class("slot").Body(children...)
+}
+
 // staleNote tells that the data shown is from the cache, and how old.
 func staleNote(at time.Time) app.UI {
-	return app.If(!at.IsZero(), func() app.UI {
+	return slot(app.If(!at.IsZero(), func() app.UI {
 		return app.P().Class("stale").ID("stale-note").Textf("Offline — showing data loaded %s (%s).", Age(time.Now(), at), at.Local().Format("15:04:05"))
-	})
+	}))
 }
 
 // errorNote shows an error message when there is one.
 func errorNote(msg string) app.UI {
-	return app.If(msg != "", func() app.UI {
+	return slot(app.If(msg != "", func() app.UI {
 		return app.P().Class("error").Attr("role", "alert").Text(msg)
-	})
+	}))
 }
 
 // loadMe hands the signed-in user to done on the UI goroutine: at once when
@@ -123,13 +168,17 @@ func formError(err error) (msg string, fields map[string]string) {
 		return "", nil
 	}
 	if fields = FieldErrors(err); len(fields) > 0 {
-		return "Please correct the highlighted fields.", fields
+		if len(fields) == 1 {
+			return "Please correct the highlighted field.", fields
+		}
+		return fmt.Sprintf("Please correct the %d highlighted fields.", len(fields)), fields
 	}
 	return Message(err), nil
 }
 
 // formRow lays out one labelled control of a form with its field error,
-// which gets the id "<id>-error".
+// which gets the id "<id>-error"; the control itself says it is invalid
+// and points at the error (invalid).
 func formRow(label, id string, control app.UI, fieldErr string) app.UI {
 	return app.Div().Class("form-row").Body(
 		app.Label().For(id).Text(label),
@@ -140,11 +189,20 @@ func formRow(label, id string, control app.UI, fieldErr string) app.UI {
 	)
 }
 
+// invalid marks a form control whose field has an error: aria-invalid, and
+// aria-describedby naming the error formRow shows under it.
+func invalid[T interface{ Aria(string, any) T }](control T, id, fieldErr string) T {
+	if fieldErr == "" {
+		return control
+	}
+	return control.Aria("invalid", "true").Aria("describedby", id+"-error")
+}
+
 // successNote tells that a change was made.
 func successNote(id, msg string) app.UI {
-	return app.If(msg != "", func() app.UI {
+	return slot(app.If(msg != "", func() app.UI {
 		return app.P().Class("success").ID(id).Attr("role", "status").Text(msg)
-	})
+	}))
 }
 
 // button makes a button of type "button" (so that it never submits a
@@ -210,7 +268,8 @@ func orDash(s string) string {
 // row that the handler itself may remove. The page stays mounted while it
 // is shown.
 type pageCtx struct {
-	ctx app.Context
+	ctx  app.Context
+	path string // the path the page was last navigated to
 }
 
 func (p *pageCtx) mounted(ctx app.Context) { p.ctx = ctx }
@@ -221,4 +280,40 @@ func (p *pageCtx) live(ctx app.Context) app.Context {
 		return ctx
 	}
 	return p.ctx
+}
+
+// navigated gives the document the page's title and, when the page was
+// just reached (loaded, or navigated to from another page — not a change
+// of its query), moves focus to its heading, so that keyboard and screen
+// reader users start there. It reports whether the page was just reached.
+func (p *pageCtx) navigated(ctx app.Context, title string) bool {
+	ctx.Page().SetTitle("%s · Gatehouse", title)
+	path := ""
+	if u := ctx.Page().URL(); u != nil {
+		path = u.Path
+	}
+	arrived := path != p.path
+	p.path = path
+	if arrived {
+		focusAfterRender(ctx, pageTitleID)
+	}
+	return arrived
+}
+
+// pageTitle is the page's heading (#page-title): the target of focus on
+// navigation, so it takes focus from the program, not from Tab.
+func pageTitle(text string) app.HTMLH1 {
+	return app.H1().ID(pageTitleID).TabIndex(-1).Text(text)
+}
+
+// notAllowed is what a page shows to a role that may not use it, instead
+// of its controls and of the server's refusal.
+func notAllowed(what string) app.UI {
+	return app.Section().Class("card not-allowed").ID("not-allowed").Body(
+		app.P().Textf("%s is not available for your role.", what),
+		app.P().Class("muted").Body(
+			app.Text("Ask an administrator if you need it. "),
+			app.A().Href("/").Text("Back to the dashboard"),
+		),
+	)
 }

@@ -111,7 +111,7 @@ func (s *Service) update(ctx context.Context, fn func(tx store.Tx) error) error 
 func acting(ctx context.Context, tx store.Tx, a Actor) (*store.User, error) {
 	u, err := tx.UserByID(ctx, a.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: user no longer exists", auth.ErrInvalidToken)
+		return nil, &auth.EndedError{Reason: shared.RevokedUserDeleted, Err: fmt.Errorf("%w: user no longer exists", auth.ErrInvalidToken)}
 	}
 	if err != nil {
 		return nil, err
@@ -265,8 +265,8 @@ func (s *Service) ChangePassword(ctx context.Context, a Actor, in shared.Passwor
 		if err != nil {
 			return err
 		}
-		if !sess.Active(now) {
-			return fmt.Errorf("%w: session ended", auth.ErrInvalidToken)
+		if why := auth.SessionEnd(sess, now); why != "" {
+			return &auth.EndedError{Reason: why, Err: fmt.Errorf("%w: session ended", auth.ErrInvalidToken)}
 		}
 		u, err := tx.LockUser(ctx, a.UserID)
 		if err != nil {

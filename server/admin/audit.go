@@ -9,7 +9,9 @@ import (
 	"gatehouse/shared"
 )
 
-// Audit lists audit events, newest first.
+// Audit lists audit events, newest first: those of the actors whose name
+// starts with actor (any ASCII case; all when empty), and of the action
+// (all when empty).
 func (s *Service) Audit(ctx context.Context, actor, action string, p Page) (*shared.Page[shared.AuditEvent], error) {
 	rows, total, err := s.store.ListAudit(ctx, store.AuditFilter{Actor: actor, Action: action, Offset: p.offset(), Limit: p.PerPage})
 	if err != nil {

@@ -11,9 +11,10 @@ import (
 	"gatehouse/shared"
 )
 
-// Users lists users matching q, newest first.
-func (s *Service) Users(ctx context.Context, q string, p Page) (*shared.Page[shared.User], error) {
-	rows, total, err := s.store.ListUsers(ctx, store.UserFilter{Query: strings.TrimSpace(q), Offset: p.offset(), Limit: p.PerPage})
+// Users lists users matching q in the order sort (the zero value: newest
+// first).
+func (s *Service) Users(ctx context.Context, q string, sort shared.UserSort, p Page) (*shared.Page[shared.User], error) {
+	rows, total, err := s.store.ListUsers(ctx, store.UserFilter{Query: strings.TrimSpace(q), Sort: sort, Offset: p.offset(), Limit: p.PerPage})
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}

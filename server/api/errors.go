@@ -87,14 +87,21 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		h.Set("WWW-Authenticate", realm)
 	case errors.Is(err, auth.ErrInvalidToken):
 		e.Status, e.Code, e.Description = http.StatusUnauthorized, shared.CodeInvalidToken, "the access token is invalid or expired, or its session has ended"
+		if e.Reason = auth.EndReason(err); endings[e.Reason] != "" {
+			e.Description = endings[e.Reason]
+		}
 		h.Set("WWW-Authenticate", realm+`, error="invalid_token"`)
 	case errors.Is(err, auth.ErrInactive):
 		e.Status, e.Code, e.Description = http.StatusForbidden, shared.CodeInactiveUser, "this account is disabled"
+		e.Reason = shared.RevokedUserDisabled
 	case errors.Is(err, auth.ErrBadCredentials):
 		e.Status, e.Code, e.Description = http.StatusUnauthorized, shared.CodeInvalidGrant, "wrong username or password"
 		h.Set("WWW-Authenticate", realm)
 	case errors.Is(err, auth.ErrBadRefresh):
 		e.Status, e.Code, e.Description = http.StatusBadRequest, shared.CodeInvalidGrant, "the refresh token is invalid, expired or revoked; sign in again"
+		if e.Reason = auth.EndReason(err); endings[e.Reason] != "" {
+			e.Description = "the refresh token is refused: " + endings[e.Reason]
+		}
 	case errors.As(err, &te):
 		e.Status, e.Code, e.Description = http.StatusTooManyRequests, shared.CodeTooManyAttempts, "too many failed sign-in attempts; try again later"
 		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(te.RetryAfter.Seconds()))))
@@ -120,6 +127,24 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "status", e.Status, "code", e.Code, "err", err)
 	writeJSON(w, e.Status, &e)
+}
+
+// endings describe the reasons a session ends (shared.Error.Reason) in the
+// error_description of a refused token.
+var endings = map[string]string{
+	shared.EndedTokenExpired:     "the access token has expired",
+	shared.EndedSessionExpired:   "the session has reached its end; sign in again",
+	shared.RevokedLogout:         "the session was signed out",
+	shared.RevokedByUser:         "the session was signed out from another session of the same account",
+	shared.RevokedByAdmin:        "the session was revoked by an administrator",
+	shared.RevokedByManager:      "the session was revoked by a manager",
+	shared.RevokedPasswordGuess:  "the session was ended after too many wrong current passwords",
+	shared.RevokedPasswordChange: "the password was changed, which ended this session",
+	shared.RevokedPasswordReset:  "the password was reset by an administrator, which ended this session",
+	shared.RevokedUserDisabled:   "the account was disabled",
+	shared.RevokedUserDeleted:    "the account was deleted",
+	shared.RevokedRefreshReuse:   "the session was ended because its refresh token was used twice",
+	shared.RevokedMFAReset:       "two-step verification was reset by an administrator, which ended this session",
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -44,7 +44,12 @@ func (s *Server) users(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out, err := s.admin.Users(r.Context(), q.Get("q"), p)
+	sort, err := shared.ParseUserSort(q.Get("sort"))
+	if err != nil {
+		s.writeError(w, r, badRequest("%v", err))
+		return
+	}
+	out, err := s.admin.Users(r.Context(), q.Get("q"), sort, p)
 	s.answer(w, r, http.StatusOK, out, err)
 }
 

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"gatehouse/server/store"
+	"gatehouse/shared"
 )
 
 // Errors of this package; they are wrapped with detail, test with errors.Is.
@@ -77,4 +80,45 @@ type StepUpError struct {
 
 func (e *StepUpError) Error() string {
 	return fmt.Sprintf("this action needs a sign-in less than %v old; confirm your password", e.MaxAge)
+}
+
+// EndedError says why a token is refused when the reason is the end of
+// its session (or of the token itself): Reason is one of the shared.Revoked…
+// reasons or shared.EndedTokenExpired, shared.EndedSessionExpired. It wraps
+// ErrInvalidToken or ErrBadRefresh, so errors.Is still matches those.
+type EndedError struct {
+	Reason string
+	Err    error
+}
+
+func (e *EndedError) Error() string { return e.Err.Error() + " (" + e.Reason + ")" }
+func (e *EndedError) Unwrap() error { return e.Err }
+
+// ended wraps err with the reason its session is over; an empty reason
+// leaves err as it is.
+func ended(reason string, err error) error {
+	if reason == "" {
+		return err
+	}
+	return &EndedError{Reason: reason, Err: err}
+}
+
+// EndReason returns the reason an EndedError in err's chain gives, or "".
+func EndReason(err error) string {
+	if e, ok := errors.AsType[*EndedError](err); ok {
+		return e.Reason
+	}
+	return ""
+}
+
+// SessionEnd returns why a session that is no longer active at now ended:
+// its revocation reason, or shared.EndedSessionExpired.
+func SessionEnd(s *store.Session, now time.Time) string {
+	if s.RevokedAt != nil {
+		return s.RevokedReason
+	}
+	if !now.Before(s.ExpiresAt) {
+		return shared.EndedSessionExpired
+	}
+	return ""
 }

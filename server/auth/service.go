@@ -405,12 +405,12 @@ func (s *Service) Refresh(ctx context.Context, token string, m Meta) (*Grant, er
 		if !rt.valid(ring, sess.RefreshSalt) {
 			return fmt.Errorf("%w: not issued by this server", ErrBadRefresh)
 		}
-		if !sess.Active(now) {
-			return fmt.Errorf("%w: session ended", ErrBadRefresh)
+		if why := SessionEnd(sess, now); why != "" {
+			return ended(why, fmt.Errorf("%w: session ended", ErrBadRefresh))
 		}
 		u, err := tx.UserByID(ctx, sess.UserID)
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w: user gone", ErrBadRefresh)
+			return ended(shared.RevokedUserDeleted, fmt.Errorf("%w: user gone", ErrBadRefresh))
 		}
 		if err != nil {
 			return err
@@ -421,7 +421,7 @@ func (s *Service) Refresh(ctx context.Context, token string, m Meta) (*Grant, er
 		switch {
 		case rt.gen == sess.RefreshGen:
 			if !now.Before(sess.RefreshExpiresAt) {
-				return fmt.Errorf("%w: expired", ErrBadRefresh)
+				return ended(shared.EndedSessionExpired, fmt.Errorf("%w: expired", ErrBadRefresh))
 			}
 			sess.RefreshGen++
 			sess.RotatedAt, sess.LastSeenAt = now, now
@@ -459,7 +459,7 @@ func (s *Service) Refresh(ctx context.Context, token string, m Meta) (*Grant, er
 	if reuse != nil {
 		s.counters.refreshReuse.Add(1)
 		s.log.WarnContext(ctx, "refresh token reuse; session revoked", "session", reuse.ID, "user", reuse.UserID, "ip", m.IP)
-		return nil, fmt.Errorf("%w: reused; session revoked", ErrBadRefresh)
+		return nil, ended(shared.RevokedRefreshReuse, fmt.Errorf("%w: reused; session revoked", ErrBadRefresh))
 	}
 	if g.RefreshToken != "" {
 		s.counters.refreshRotated.Add(1)
@@ -512,7 +512,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 	// (403 inactive_user), not just that the session is gone.
 	u, err := s.store.User(ctx, uid)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: user no longer exists", ErrInvalidToken)
+		return nil, ended(shared.RevokedUserDeleted, fmt.Errorf("%w: user no longer exists", ErrInvalidToken))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
@@ -520,11 +520,8 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 	if u.Disabled {
 		return nil, ErrInactive
 	}
-	if sess.RevokedAt != nil {
-		return nil, fmt.Errorf("%w: session revoked", ErrInvalidToken)
-	}
-	if !s.now().Before(sess.ExpiresAt) {
-		return nil, fmt.Errorf("%w: session expired", ErrInvalidToken)
+	if why := SessionEnd(sess, s.now()); why != "" {
+		return nil, ended(why, fmt.Errorf("%w: session ended", ErrInvalidToken))
 	}
 	return &Principal{
 		UserID: uid, Username: u.Username, Role: u.Role, User: u.User,
@@ -658,7 +655,7 @@ func (s *Service) CheckCurrentPassword(ctx context.Context, p *Principal, pw str
 		}
 		return true, nil
 	}
-	errRevoked := fmt.Errorf("%w: session ended after %d wrong passwords", ErrInvalidToken, k.rule.Free)
+	errRevoked := ended(shared.RevokedPasswordGuess, fmt.Errorf("%w: session ended after %d wrong passwords", ErrInvalidToken, k.rule.Free))
 
 	var revoked bool
 	err := s.store.Update(ctx, func(tx store.Tx) error {

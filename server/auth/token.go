@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"gatehouse/shared"
 )
 
 // TokenType is the JOSE "typ" header of access tokens (RFC 9068).
@@ -175,7 +177,11 @@ func (t *Tokens) parse(raw string, ring *Keyring) (*Claims, error) {
 	var c Claims
 	_, err := t.parser.ParseWithClaims(raw, &c, func(tok *jwt.Token) (any, error) { return signingKey(tok, ring) })
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		err = fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		if errors.Is(err, jwt.ErrTokenExpired) { // and signed by us: the signature is checked first
+			err = ended(shared.EndedTokenExpired, err)
+		}
+		return nil, err
 	}
 	if c.IssuedAt == nil {
 		return nil, fmt.Errorf("%w: missing iat", ErrInvalidToken)

@@ -174,12 +174,26 @@ func TestBadAccessTokensAreRejected(t *testing.T) {
 	if len(tests) < 30 {
 		t.Fatalf("only %d bad tokens", len(tests))
 	}
+	// Only a token the server signed learns why it is refused; a forged one
+	// (say, expired and wrongly signed) learns nothing.
+	reasons := map[string]string{
+		"expired beyond the leeway":     shared.EndedTokenExpired,
+		"token of a logged-out session": shared.RevokedLogout,
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, body := e.do("GET", shared.PathMe, tt.token, nil, nil)
 			wantTokenError(t, resp, body, true)
+			wantReason(t, body, reasons[tt.name])
 		})
 	}
+	t.Run("expired and wrongly signed", func(t *testing.T) {
+		tok := forge(t, jwt.SigningMethodHS256, []byte("another-secret-that-is-also-32-bytes-long"), map[string]any{"typ": auth.TokenType, "kid": kid},
+			base(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Minute).Unix() }))
+		resp, body := e.do("GET", shared.PathMe, tok, nil, nil)
+		wantTokenError(t, resp, body, true)
+		wantReason(t, body, "")
+	})
 
 	headers := []struct{ name, value string }{
 		{"Basic scheme", "Basic " + base64.StdEncoding.EncodeToString([]byte("root:"+adminPass))},

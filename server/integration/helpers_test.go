@@ -92,7 +92,7 @@ func wantLoggedOut(t *testing.T, c *client.Client, err error) {
 
 // wantEnvelope checks a raw answer: status, a JSON content type and the
 // error envelope with code and a description, and nothing else beside the
-// field errors.
+// field errors and the reason a session ended.
 func wantEnvelope(t *testing.T, resp *http.Response, body []byte, status int, code string) shared.Error {
 	t.Helper()
 	if resp.StatusCode != status {
@@ -107,7 +107,7 @@ func wantEnvelope(t *testing.T, resp *http.Response, body []byte, status int, co
 	}
 	for k := range keys {
 		switch k {
-		case "error", "error_description", "fields", "mfa_token", "mfa_expires_in", "max_age":
+		case "error", "error_description", "fields", "mfa_token", "mfa_expires_in", "max_age", "reason":
 		default:
 			t.Fatalf("envelope has an unexpected key %q: %s", k, body)
 		}
@@ -279,4 +279,25 @@ func jsonBody(t *testing.T, v any) io.Reader {
 		t.Fatal(err)
 	}
 	return bytes.NewReader(b)
+}
+
+// wantReason checks the reason an error envelope gives for the end of a
+// session (shared.Error.Reason).
+func wantReason(t *testing.T, body []byte, want string) {
+	t.Helper()
+	var env shared.Error
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatalf("body %q: %v", body, err)
+	}
+	if env.Reason != want {
+		t.Fatalf("envelope %s: reason %q, want %q", body, env.Reason, want)
+	}
+}
+
+// wantEndReason checks the reason the client reads from a failed call.
+func wantEndReason(t *testing.T, err error, want string) {
+	t.Helper()
+	if got := client.EndReason(err); got != want {
+		t.Fatalf("client.EndReason(%v) = %q, want %q", err, got, want)
+	}
 }

@@ -30,9 +30,11 @@ func TestLogout(t *testing.T) {
 
 		resp, body = e.do("GET", shared.PathMe, login.AccessToken, nil, nil)
 		wantTokenError(t, resp, body, true)
+		wantReason(t, body, shared.RevokedLogout)
 
 		resp, body = e.do("POST", shared.PathTokenRefresh, "", http.Header{"Cookie": {shared.CookieRefresh + "=" + login.RefreshToken}}, nil)
 		wantEnvelope(t, resp, body, http.StatusBadRequest, shared.CodeInvalidGrant)
+		wantReason(t, body, shared.RevokedLogout)
 	})
 
 	t.Run("through the client: the token and cookie are gone and the next call is logged out", func(t *testing.T) {
@@ -92,10 +94,12 @@ func TestPasswordChange(t *testing.T) {
 		for _, tok := range []string{stale1, stale2} {
 			resp, body := e.do("GET", shared.PathMe, tok, nil, nil)
 			wantTokenError(t, resp, body, true)
+			wantReason(t, body, shared.RevokedPasswordChange)
 		}
 		wantLoggedOut(t, other1, other1.Refresh(bg))
 		_, err := other2.Me(bg)
 		wantLoggedOut(t, other2, err)
+		wantEndReason(t, err, shared.RevokedPasswordChange)
 
 		if _, err := current.Me(bg); err != nil {
 			t.Fatalf("the current session was revoked: %v", err)
@@ -122,8 +126,10 @@ func TestPasswordResetByAnAdminEndsEverySession(t *testing.T) {
 	}
 	resp, body := e.do("GET", shared.PathMe, tok, nil, nil)
 	wantTokenError(t, resp, body, true)
+	wantReason(t, body, shared.RevokedPasswordReset)
 	_, err := c.Me(bg)
 	wantLoggedOut(t, c, err)
+	wantEndReason(t, err, shared.RevokedPasswordReset)
 	e.login(u.Username, "reset-by-admin-1")
 }
 
@@ -167,9 +173,11 @@ func TestDisablingAUserEndsTheirSessions(t *testing.T) {
 		for _, tok := range toks {
 			resp, body := e.do("GET", shared.PathMe, tok, nil, nil)
 			wantEnvelope(t, resp, body, http.StatusForbidden, shared.CodeInactiveUser)
+			wantReason(t, body, shared.RevokedUserDisabled)
 		}
 		_, err := c1.Me(bg)
 		wantAPIError(t, err, http.StatusForbidden, shared.CodeInactiveUser)
+		wantEndReason(t, err, shared.RevokedUserDisabled)
 	})
 
 	t.Run("their refresh tokens are refused: 400 invalid_grant, the client logs out", func(t *testing.T) {
@@ -244,16 +252,17 @@ func TestRevocationTakesEffectOnTheNextRequest(t *testing.T) {
 	tests := []struct {
 		name   string
 		revoke func(t *testing.T, victim *client.Client) error
+		reason string // the 401 says why
 	}{
 		{"an admin revokes the session", func(t *testing.T, v *client.Client) error {
 			return admin.RevokeSession(bg, sidOf(t, v))
-		}},
+		}, shared.RevokedByAdmin},
 		{"an admin logs the user out everywhere", func(t *testing.T, v *client.Client) error {
 			return admin.RevokeUserSessions(bg, u.ID)
-		}},
+		}, shared.RevokedByAdmin},
 		{"the user revokes it from another of their sessions", func(t *testing.T, v *client.Client) error {
 			return e.login(u.Username, userPassword).RevokeMySession(bg, sidOf(t, v))
-		}},
+		}, shared.RevokedByUser},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+": the next request is 401", func(t *testing.T) {
@@ -267,7 +276,10 @@ func TestRevocationTakesEffectOnTheNextRequest(t *testing.T) {
 			}
 			resp, body := e.do("GET", shared.PathAuthCheck, tok, nil, nil)
 			wantTokenError(t, resp, body, true)
-			wantLoggedOut(t, victim, victim.Check(bg))
+			wantReason(t, body, tt.reason)
+			err := victim.Check(bg)
+			wantLoggedOut(t, victim, err)
+			wantEndReason(t, err, tt.reason)
 		})
 	}
 

@@ -141,7 +141,10 @@ func TestSlidingNeverPassesTheSessionExpiry(t *testing.T) {
 		e.clock.Advance(sessionEnd.Sub(e.clock.Now()))
 		resp, body := e.do("GET", shared.PathAuthCheck, c.Tokens.Token(), nil, nil)
 		wantTokenError(t, resp, body, true)
-		wantLoggedOut(t, c, c.Check(bg))
+		wantReason(t, body, shared.EndedSessionExpired)
+		err := c.Check(bg)
+		wantLoggedOut(t, c, err)
+		wantEndReason(t, err, shared.EndedSessionExpired)
 	})
 }
 

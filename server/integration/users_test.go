@@ -314,6 +314,77 @@ func TestListsArePagesNewestFirst(t *testing.T) {
 	})
 }
 
+// sort= orders the users list by username, role rank or creation, and the
+// audit log's actor filter matches the start of a name, '_' literally.
+func TestUsersSortAndAuditActorPrefix(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	root := e.admin()
+	for _, u := range []struct {
+		name string
+		role shared.Role
+	}{{"zoe", shared.RoleViewer}, {"mo_x", shared.RoleManager}, {"moax", shared.RoleViewer}} {
+		if _, err := root.CreateUser(bg, shared.UserCreate{Username: u.name, Password: userPassword, Role: u.role}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Minute)
+		e.login(u.name, userPassword) // an audit event whose actor is u
+	}
+	names := func(p *shared.Page[shared.User]) (out []string) {
+		for _, u := range p.Items {
+			out = append(out, u.Username)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		sort string
+		want []string
+	}{
+		{"", []string{"moax", "mo_x", "zoe", adminName}},
+		{"username", []string{"mo_x", "moax", adminName, "zoe"}}, // adminName is root
+		{"-username", []string{"zoe", adminName, "moax", "mo_x"}},
+		{"role", []string{"moax", "zoe", "mo_x", adminName}},
+		{"-role", []string{adminName, "mo_x", "moax", "zoe"}},
+		{"created", []string{adminName, "zoe", "mo_x", "moax"}},
+	} {
+		s, err := shared.ParseUserSort(tc.sort)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := root.Users(bg, client.UserQuery{Sort: s})
+		if err != nil {
+			t.Fatalf("sort=%s: %v", tc.sort, err)
+		}
+		if got := names(p); !slices.Equal(got, tc.want) {
+			t.Errorf("sort=%s: %q, want %q", tc.sort, got, tc.want)
+		}
+	}
+	resp, body := e.do("GET", shared.PathUsers+"?sort=password_hash", root.Tokens.Token(), nil, nil)
+	wantEnvelope(t, resp, body, http.StatusBadRequest, shared.CodeInvalidRequest)
+
+	for _, tc := range []struct {
+		actor string
+		want  []string
+	}{
+		{"mo_", []string{"mo_x"}},
+		{"mo", []string{"moax", "mo_x"}},
+		{"ZO", []string{"zoe"}},
+		{"oe", nil},
+	} {
+		p, err := root.Audit(bg, client.AuditQuery{Actor: tc.actor, Action: shared.ActionLogin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, ev := range p.Items {
+			got = append(got, ev.Actor)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("audit actor=%s: %q, want %q", tc.actor, got, tc.want)
+		}
+	}
+}
+
 func wantNewestFirst[T any](t *testing.T, items []T, at func(T) time.Time) {
 	t.Helper()
 	for i := 1; i < len(items); i++ {

@@ -52,8 +52,8 @@ func (r reads) ListAudit(ctx context.Context, f store.AuditFilter) ([]shared.Aud
 		args  []any
 	)
 	if f.Actor != "" {
-		args = append(args, text(f.Actor))
-		conds = append(conds, fmt.Sprintf("actor = $%d", len(args)))
+		args = append(args, text(store.LikePrefix(f.Actor)))
+		conds = append(conds, fmt.Sprintf(`actor ILIKE $%d ESCAPE '\'`, len(args)))
 	}
 	if f.Action != "" {
 		args = append(args, text(f.Action))

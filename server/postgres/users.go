@@ -130,8 +130,8 @@ func (r reads) UserByUsername(ctx context.Context, username string) (*store.User
 	return u, nil
 }
 
-// ListUsers returns one page of users, newest first, and how many match in
-// all, both from one snapshot.
+// ListUsers returns one page of users in the filter's order, and how many
+// match in all, both from one snapshot.
 func (r reads) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.User, int, error) {
 	ctx, exit, err := r.enter(ctx)
 	if err != nil {
@@ -158,7 +158,7 @@ func (r reads) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.User
 			return err
 		}
 		rows, err := q.Query(ctx,
-			`SELECT `+userColumns+` FROM users `+where+` ORDER BY created_at DESC, id DESC`+page,
+			`SELECT `+userColumns+` FROM users `+where+` ORDER BY `+userOrder(f.Sort)+page,
 			append(args, n, off)...)
 		if err != nil {
 			return err
@@ -276,4 +276,21 @@ func (r reads) CountUsersByRole(ctx context.Context) (map[shared.Role]int, error
 		return nil, r.fail(ctx, "count users", err)
 	}
 	return counts, nil
+}
+
+// userOrder is the ORDER BY list of an order of users. Usernames are
+// compared byte by byte (COLLATE "C"), as SQLite does.
+func userOrder(s shared.UserSort) string {
+	s = s.Normal()
+	dir := " ASC"
+	if s.Desc {
+		dir = " DESC"
+	}
+	switch s.Key {
+	case shared.SortUsername:
+		return `username COLLATE "C"` + dir
+	case shared.SortRole:
+		return store.RoleRankSQL() + dir + `, username COLLATE "C" ASC`
+	}
+	return "created_at" + dir + ", id" + dir
 }

@@ -93,8 +93,8 @@ func (r reads) UserByUsername(ctx context.Context, username string) (*store.User
 	return u, nil
 }
 
-// ListUsers returns one page of users, newest first, and how many match in
-// all.
+// ListUsers returns one page of users in the filter's order, and how many
+// match in all.
 func (r reads) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.User, int, error) {
 	where, args := "", []any(nil)
 	if f.Query != "" {
@@ -116,7 +116,7 @@ func (r reads) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.User
 		}
 		rows, err := q.QueryContext(ctx,
 			`SELECT `+userColumns+` FROM users `+where+`
-			ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+			ORDER BY `+userOrder(f.Sort)+` LIMIT ? OFFSET ?`,
 			append(args, n, off)...)
 		if err != nil {
 			return err
@@ -220,4 +220,21 @@ func (r reads) CountUsersByRole(ctx context.Context) (map[shared.Role]int, error
 		return nil, r.fail("count users", err)
 	}
 	return counts, nil
+}
+
+// userOrder is the ORDER BY list of an order of users. Usernames are
+// compared byte by byte (the BINARY collation).
+func userOrder(s shared.UserSort) string {
+	s = s.Normal()
+	dir := " ASC"
+	if s.Desc {
+		dir = " DESC"
+	}
+	switch s.Key {
+	case shared.SortUsername:
+		return "username" + dir
+	case shared.SortRole:
+		return store.RoleRankSQL() + dir + ", username ASC"
+	}
+	return "created_at" + dir + ", id" + dir
 }

@@ -15,6 +15,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"gatehouse/shared"
@@ -157,7 +159,11 @@ type Purged struct {
 type UserFilter struct {
 	// Query, when not empty, matches a case-insensitive substring of the
 	// username, full name or e-mail.
-	Query  string
+	Query string
+	// Sort orders the list (the zero value: newest first). Ties are
+	// broken so that the order is total: by username for SortRole, by ID
+	// in the same direction for SortCreated.
+	Sort   shared.UserSort
 	Offset int
 	Limit  int // 0 means no limit
 }
@@ -175,7 +181,9 @@ type SessionFilter struct {
 
 // AuditFilter selects audit events for ListAudit.
 type AuditFilter struct {
-	Actor  string // exact actor name; empty: any
+	// Actor, when not empty, matches the start of the actor's name, literally
+	// ('%' and '_' included) and without regard to ASCII case.
+	Actor  string
 	Action string // exact action; empty: any
 	Offset int
 	Limit  int // 0 means no limit
@@ -188,8 +196,8 @@ type Reader interface {
 	UserByID(ctx context.Context, id int64) (*User, error)
 	// UserByUsername returns the user with that exact username. ErrNotFound.
 	UserByUsername(ctx context.Context, username string) (*User, error)
-	// ListUsers returns one page of users, newest first, and how many match
-	// in all.
+	// ListUsers returns one page of users in the filter's order (newest
+	// first by default), and how many match in all.
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	// CountUsersByRole counts users, disabled ones included, per role;
 	// every known role has an entry.
@@ -311,4 +319,25 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the database.
 	Close() error
+}
+
+// LikePrefix returns a LIKE pattern that matches the strings starting with
+// s, taken literally: '%', '_' and the escape character '\' are escaped
+// (use it with ESCAPE '\').
+func LikePrefix(s string) string {
+	return likeEscaper.Replace(s) + "%"
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// RoleRankSQL is an SQL expression of the rank of the column role: 1 for
+// the lowest role (shared.Roles), 0 for an unknown one.
+func RoleRankSQL() string {
+	var b strings.Builder
+	b.WriteString("CASE role")
+	for i, r := range shared.Roles {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", r, i+1)
+	}
+	b.WriteString(" ELSE 0 END")
+	return b.String()
 }

@@ -14,6 +14,7 @@ var auditTests = []test{
 	{"AddAudit sets a zero time to now", testAddAuditNow},
 	{"ListAudit returns events newest first", testListAuditOrder},
 	{"ListAudit filters by actor and action and pages", testListAuditFilter},
+	{"ListAudit matches the start of the actor's name, literally and in any ASCII case", testListAuditActorPrefix},
 	{"CountSignIns counts ok and failed logins by UTC hour from since on", testCountSignIns},
 }
 
@@ -120,12 +121,13 @@ func testListAuditFilter(t *testing.T, f *fixture) {
 		total  int
 	}{
 		{"no filter", store.AuditFilter{}, "987654321", 9},
-		{"an actor, matched exactly", store.AuditFilter{Actor: "alice"}, "96431", 5},
+		{"an actor, by the start of the name in any case", store.AuditFilter{Actor: "ali"}, "976431", 6},
 		{"an action, matched exactly", store.AuditFilter{Action: shared.ActionLogin}, "7421", 4},
-		{"an actor and an action", store.AuditFilter{Actor: "alice", Action: shared.ActionLogin}, "41", 2},
+		{"an actor and an action", store.AuditFilter{Actor: "alice", Action: shared.ActionLogin}, "741", 3},
 		{"an unknown actor", store.AuditFilter{Actor: "zed"}, "", 0},
+		{"an actor's name from its middle", store.AuditFilter{Actor: "lice"}, "", 0},
 		{"a page", store.AuditFilter{Offset: 2, Limit: 3}, "765", 9},
-		{"a page of an actor's events", store.AuditFilter{Actor: "alice", Offset: 1, Limit: 2}, "64", 5},
+		{"a page of an actor's events", store.AuditFilter{Actor: "bob", Offset: 1, Limit: 2}, "2", 2},
 		{"an offset without a limit", store.AuditFilter{Action: shared.ActionLogin, Offset: 3}, "1", 4},
 		{"a page past the end", store.AuditFilter{Offset: 9, Limit: 3}, "", 9},
 	} {
@@ -206,5 +208,39 @@ func testCountSignIns(t *testing.T, f *fixture) {
 				}
 			}
 		})
+	}
+}
+
+func testListAuditActorPrefix(t *testing.T, f *fixture) {
+	// '_' and '.' are allowed in usernames: a filter holding '_' or '%'
+	// must not match as a wildcard would.
+	for i, actor := range []string{"a_b", "axb", "a%c", "abc", `a\d`, "ad", "AB.Z", "zab"} {
+		f.audit(&shared.AuditEvent{
+			Time: base.Add(time.Duration(i) * time.Second), Actor: actor, Action: shared.ActionLogin,
+			Outcome: shared.OutcomeOK, Detail: actor,
+		})
+	}
+	for _, tc := range []struct {
+		actor string
+		want  []string // actors, newest first
+	}{
+		{"a_", []string{"a_b"}},
+		{"a%", []string{"a%c"}},
+		{`a\`, []string{`a\d`}},
+		{"ab", []string{"AB.Z", "abc"}},
+		{"AB.", []string{"AB.Z"}},
+		{"a", []string{"AB.Z", "ad", `a\d`, "abc", "a%c", "axb", "a_b"}},
+		{"b", nil},
+		{"a_b", []string{"a_b"}},
+	} {
+		events, total, err := f.s.ListAudit(f.ctx, store.AuditFilter{Actor: tc.actor})
+		f.must(err, "ListAudit")
+		var got []string
+		for _, e := range events {
+			got = append(got, e.Actor)
+		}
+		if !slices.Equal(got, tc.want) || total != len(tc.want) {
+			t.Errorf("ListAudit(actor %q) = %q, total %d; want %q", tc.actor, got, total, tc.want)
+		}
 	}
 }

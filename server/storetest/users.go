@@ -24,6 +24,7 @@ var userTests = []test{
 	{"ListUsers returns every user newest first", testListUsersOrder},
 	{"ListUsers matches the query case-insensitively and literally in username, full name and e-mail", testListUsersQuery},
 	{"ListUsers pages with Offset and Limit and counts every match", testListUsersPaging},
+	{"ListUsers sorts by username, by role rank or by creation, either way, ties broken", testListUsersSort},
 	{"CountUsersByRole counts users per role, disabled ones included, with every role present", testCountUsersByRole},
 }
 
@@ -592,5 +593,52 @@ func testSaveUserSecondFactor(t *testing.T, f *fixture) {
 			checkUser(t, users[0], u)
 			checkUser(t, f.getUser(bystander.ID), bystander)
 		})
+	}
+}
+
+func testListUsersSort(t *testing.T, f *fixture) {
+	at := func(m int) time.Time { return base.Add(time.Duration(m) * time.Minute) }
+	for _, u := range []struct {
+		name    string
+		role    shared.Role
+		created time.Time
+	}{
+		// "zed" and "bob" are created at the same instant: the ID breaks the
+		// tie. Alphabetical role order (admin, manager, viewer) differs
+		// from the rank order asked for.
+		{"mia", shared.RoleManager, at(1)},
+		{"zed", shared.RoleViewer, at(4)},
+		{"bob", shared.RoleViewer, at(4)},
+		{"amy", shared.RoleAdmin, at(0)},
+		{"b_b", shared.RoleManager, at(2)},
+		{"ann", shared.RoleViewer, at(3)},
+	} {
+		nu := newUser(u.name, u.role)
+		nu.CreatedAt, nu.UpdatedAt = u.created, u.created
+		f.createUser(nu)
+	}
+	for _, tc := range []struct {
+		sort shared.UserSort
+		want []string
+	}{
+		{shared.UserSort{}, []string{"bob", "zed", "ann", "b_b", "mia", "amy"}},
+		{shared.UserSort{Key: shared.SortCreated, Desc: true}, []string{"bob", "zed", "ann", "b_b", "mia", "amy"}},
+		{shared.UserSort{Key: shared.SortCreated}, []string{"amy", "mia", "b_b", "ann", "zed", "bob"}},
+		{shared.UserSort{Key: shared.SortUsername}, []string{"amy", "ann", "b_b", "bob", "mia", "zed"}},
+		{shared.UserSort{Key: shared.SortUsername, Desc: true}, []string{"zed", "mia", "bob", "b_b", "ann", "amy"}},
+		{shared.UserSort{Key: shared.SortRole}, []string{"ann", "bob", "zed", "b_b", "mia", "amy"}},
+		{shared.UserSort{Key: shared.SortRole, Desc: true}, []string{"amy", "b_b", "mia", "ann", "bob", "zed"}},
+	} {
+		users, total, err := f.s.ListUsers(f.ctx, store.UserFilter{Sort: tc.sort})
+		f.must(err, "ListUsers")
+		if got := usernames(users); !slices.Equal(got, tc.want) || total != len(tc.want) {
+			t.Errorf("ListUsers(sort %+v) = %q, total %d; want %q", tc.sort, got, total, tc.want)
+		}
+	}
+	// Sorting composes with the query and the page.
+	users, total, err := f.s.ListUsers(f.ctx, store.UserFilter{Query: "b", Sort: shared.UserSort{Key: shared.SortUsername}, Offset: 1, Limit: 1})
+	f.must(err, "ListUsers")
+	if got := usernames(users); !slices.Equal(got, []string{"bob"}) || total != 2 {
+		t.Errorf("ListUsers(q b, by username, second page of one) = %q, total %d; want [bob], total 2", got, total)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -43,8 +44,12 @@ func newFrontend(cfg *config.Config, log *slog.Logger) (http.Handler, error) {
 		ThemeColor:      "#1f3a5f",
 		LoadingLabel:    "Loading Gatehouse… {progress}%",
 		Styles:          []string{"/web/app.css"},
-		// Every page path, so that a deep link reloads offline.
-		CacheableResources: ui.Paths,
+		// Every page path, so that a deep link reloads offline, and the
+		// SVG icon the pages link to (go-app caches only the PNG ones).
+		CacheableResources: append(slices.Clone(ui.Paths), "/web/icon.svg"),
+		// The sign-in form's helper before the wasm runs (web/early.js).
+		Scripts:               []string{"/web/early.js defer"},
+		ServiceWorkerTemplate: workerWithPageFallback(app.DefaultAppWorkerJS),
 		// The version changes with the server build and with app.wasm, so
 		// clients are told about an update exactly when there is one.
 		Version: Version() + "-" + wasm.Hash,
@@ -53,7 +58,7 @@ func newFrontend(cfg *config.Config, log *slog.Logger) (http.Handler, error) {
 		Env:               map[string]string{"GATEHOUSE_API_URL": cfg.APIURL},
 		Resources:         webResources{http.StripPrefix("/web", dir)},
 	}
-	return h, nil
+	return withOGURL(h, cfg.PublicURL), nil
 }
 
 // webResources are go-app's static resources: /web/ on this origin.

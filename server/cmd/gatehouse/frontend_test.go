@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -132,10 +133,14 @@ func TestFrontend(t *testing.T) {
 		if rec.Code != http.StatusOK {
 			t.Fatalf("status %d", rec.Code)
 		}
-		for _, p := range ui.Paths {
+		for _, p := range append(ui.Paths, "/web/icon.svg", "/web/early.js") {
 			if !strings.Contains(rec.Body.String(), `"`+p+`"`) {
 				t.Errorf("app-worker.js does not cache %q", p)
 			}
+		}
+		// A page with a query (/users?q=ann) is the page, offline.
+		if !strings.Contains(rec.Body.String(), "ignoreSearch: true") {
+			t.Errorf("app-worker.js has no fallback for page addresses with a query:\n%s", rec.Body)
 		}
 	})
 
@@ -242,4 +247,36 @@ func TestPrerenderedPagesHaveNothingInline(t *testing.T) {
 			}
 		})
 	}
+}
+
+// og:url names the page under GATEHOUSE_PUBLIC_URL, and without it is left
+// out rather than rendered as go-app's "https:///login"; og:image alike.
+func TestOGURL(t *testing.T) {
+	t.Run("without a public URL the pages have none", func(t *testing.T) {
+		rec := get(sharedFrontend(t), "/login")
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `<form`) {
+			t.Fatalf("GET /login: %d\n%s", rec.Code, rec.Body)
+		}
+		if body := rec.Body.String(); strings.Contains(body, "og:url") || strings.Contains(body, "og:image") || strings.Contains(body, `"https://`) {
+			t.Errorf("GET /login has an og:url or og:image:\n%s", body)
+		}
+		if n := rec.Header().Get("Content-Length"); n != strconv.Itoa(rec.Body.Len()) {
+			t.Errorf("Content-Length %s, body %d bytes", n, rec.Body.Len())
+		}
+	})
+	t.Run("with one, the page's address under it", func(t *testing.T) {
+		page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, `<head><meta property="og:url" content="https:///users"><meta content="https://" property="og:image"><title>x</title></head>`)
+		})
+		rec := get(withOGURL(page, "https://admin.example.com"), "/users")
+		want := `<head><meta property="og:url" content="https://admin.example.com/users"><meta property="og:image" content="https://admin.example.com/web/icon-512.png"><title>x</title></head>`
+		if rec.Body.String() != want {
+			t.Errorf("GET /users:\n%s\nwant\n%s", rec.Body, want)
+		}
+		// Anything but a page passes untouched.
+		if rec := get(withOGURL(page, "https://admin.example.com"), "/web/x"); !strings.Contains(rec.Body.String(), "https:///users") {
+			t.Errorf("GET /web/x was rewritten: %s", rec.Body)
+		}
+	})
 }
