@@ -8,13 +8,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"gatehouse/server/admin"
 	"gatehouse/server/auth"
 	"gatehouse/server/cache"
+	"gatehouse/server/clocktest"
 	"gatehouse/server/seal"
 	"gatehouse/server/sqlite"
 	"gatehouse/server/store"
@@ -38,21 +38,7 @@ type fixture struct {
 	auth  *auth.Service
 	svc   *admin.Service
 	hash  string
-
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (f *fixture) clock() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fixture) advance(d time.Duration) {
-	f.mu.Lock()
-	f.now = f.now.Add(d)
-	f.mu.Unlock()
+	clock *clocktest.Clock
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -62,16 +48,16 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	f := &fixture{t: t, now: time.Now().UTC().Truncate(time.Millisecond)}
+	f := &fixture{t: t, clock: clocktest.Start(time.Millisecond)}
 	keys, err := auth.NewKeyring(auth.NewKey([]byte("0123456789abcdef0123456789abcdef")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := auth.NewTokens(auth.TokensConfig{Issuer: "i", Audience: "a", Keys: keys, Leeway: 5 * time.Second, Verdicts: auth.NewVerdicts(1024), Now: f.clock})
+	tokens, err := auth.NewTokens(auth.TokensConfig{Issuer: "i", Audience: "a", Keys: keys, Leeway: 5 * time.Second, Verdicts: auth.NewVerdicts(1024), Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.store = cache.New(db, 5*time.Second, 1024, f.clock)
+	f.store = cache.New(db, 5*time.Second, 1024, f.clock.Now)
 	pw := auth.NewPasswords(4, 4, 5*time.Second)
 	lockout, ipLockout := auth.DefaultLockouts(5, 15*time.Minute)
 	log := slog.New(slog.DiscardHandler)
@@ -79,7 +65,7 @@ func newFixture(t *testing.T) *fixture {
 		AccessTTL: 30 * time.Minute, SlideAfter: time.Minute, SessionMax: 12 * time.Hour,
 		RefreshTTL: 7 * 24 * time.Hour, RefreshGrace: 10 * time.Second, DeviceTTL: 90 * 24 * time.Hour,
 		Lockout: lockout, IPLockout: ipLockout, StepUpMaxAge: 5 * time.Minute,
-	}, log, f.clock)
+	}, log, f.clock.Now)
 	f.svc = admin.New(f.store, f.auth, pw, log)
 	if f.hash, err = pw.Hash(ctx, password); err != nil {
 		t.Fatal(err)
@@ -90,7 +76,7 @@ func newFixture(t *testing.T) *fixture {
 // user creates a user with the role, straight in the store.
 func (f *fixture) user(name string, role shared.Role) *store.User {
 	f.t.Helper()
-	now := f.clock()
+	now := f.clock.Now()
 	u := &store.User{User: shared.User{Username: name, FullName: "Name of " + name, Role: role, CreatedAt: now, UpdatedAt: now}, PasswordHash: f.hash}
 	f.update(func(tx store.Tx) error { return tx.CreateUser(ctx, u) })
 	return u
@@ -162,7 +148,7 @@ func (f *fixture) snapshot() string {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	sessions, _, err := f.store.ListSessions(ctx, store.SessionFilter{Now: f.clock()})
+	sessions, _, err := f.store.ListSessions(ctx, store.SessionFilter{Now: f.clock.Now()})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -430,7 +416,7 @@ func TestAPasswordChangeNeedsTheSessionStillActive(t *testing.T) {
 				f.t.Fatal(err)
 			}
 		}},
-		{"past its absolute end", func(f *fixture, a admin.Actor) { f.advance(12 * time.Hour) }},
+		{"past its absolute end", func(f *fixture, a admin.Actor) { f.clock.Advance(12 * time.Hour) }},
 	}
 	for _, tt := range tests {
 		t.Run("a session "+tt.name+" after the request was authenticated changes no password", func(t *testing.T) {

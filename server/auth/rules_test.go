@@ -81,7 +81,7 @@ func TestFailuresOlderThanTheForgetTimeStartOver(t *testing.T) {
 			if _, err := f.svc.Login(ctx, "ann", "password-1", auth.Meta{IP: "198.51.100.9"}); !errors.As(err, &te) {
 				t.Fatalf("after 3 failures: %v, want *ThrottledError", err)
 			}
-			f.advance(time.Hour)
+			f.clock.Advance(time.Hour)
 			for i := range 3 {
 				if _, err := f.svc.Login(ctx, "ann", "wrong-pass", auth.Meta{IP: fmt.Sprintf("198.51.100.%d", 10+i)}); !errors.Is(err, auth.ErrBadCredentials) {
 					t.Fatalf("wrong guess %d an hour later: %v, want ErrBadCredentials (checked, not throttled)", i+1, err)
@@ -96,7 +96,7 @@ func TestFailuresOlderThanTheForgetTimeStartOver(t *testing.T) {
 			for range 2 {
 				f.svc.CheckCurrentPassword(ctx, p, "wrong", auth.Meta{})
 			}
-			f.advance(time.Hour)
+			f.clock.Advance(time.Hour)
 			for i := range 2 {
 				if err := f.svc.CheckCurrentPassword(ctx, p, "wrong", auth.Meta{}); !errors.Is(err, auth.ErrWrongPassword) {
 					t.Fatalf("wrong password %d an hour later: %v, want ErrWrongPassword", i+1, err)
@@ -172,11 +172,11 @@ func TestTheGraceWindowEndsAtRefreshGraceExactly(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
 			g := f.login(t)
-			f.advance(time.Minute)
+			f.clock.Advance(time.Minute)
 			if _, err := f.svc.Refresh(ctx, g.RefreshToken, auth.Meta{}); err != nil {
 				t.Fatal(err)
 			}
-			f.advance(tt.after)
+			f.clock.Advance(tt.after)
 			again, err := f.svc.Refresh(ctx, g.RefreshToken, auth.Meta{})
 			s, serr := f.store.SessionByID(ctx, g.SessionID)
 			if serr != nil {
@@ -210,14 +210,14 @@ func TestOnlyTheGenerationJustReplacedHasAGrace(t *testing.T) {
 			g := f.login(t)
 			tokens := []string{g.RefreshToken}
 			for range 2 {
-				f.advance(time.Second)
+				f.clock.Advance(time.Second)
 				next, err := f.svc.Refresh(ctx, tokens[len(tokens)-1], auth.Meta{})
 				if err != nil {
 					t.Fatal(err)
 				}
 				tokens = append(tokens, next.RefreshToken)
 			}
-			f.advance(time.Second)
+			f.clock.Advance(time.Second)
 			_, err := f.svc.Refresh(ctx, tokens[tt.gen], auth.Meta{})
 			if got := errors.Is(err, auth.ErrBadRefresh); got != tt.reuse || !tt.reuse && err != nil {
 				t.Fatalf("generation %d: %v, want reuse %t", tt.gen, err, tt.reuse)
@@ -290,7 +290,7 @@ func TestNoTokenOutlivesItsSession(t *testing.T) {
 			if _, err := f.svc.Refresh(ctx, g.RefreshToken, auth.Meta{}); err != nil {
 				return nil, err
 			}
-			f.advance(time.Second)
+			f.clock.Advance(time.Second)
 			return f.svc.Refresh(ctx, g.RefreshToken, auth.Meta{})
 		}},
 	} {
@@ -302,7 +302,7 @@ func TestNoTokenOutlivesItsSession(t *testing.T) {
 				t.Fatal(err)
 			}
 			end := s.ExpiresAt
-			f.advance(12*time.Hour - 10*time.Minute)
+			f.clock.Advance(12*time.Hour - 10*time.Minute)
 			got, err := tt.get(f, g)
 			if err != nil {
 				t.Fatal(err)

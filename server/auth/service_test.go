@@ -14,6 +14,7 @@ import (
 
 	"gatehouse/server/auth"
 	"gatehouse/server/cache"
+	"gatehouse/server/clocktest"
 	"gatehouse/server/seal"
 	"gatehouse/server/sqlite"
 	"gatehouse/server/store"
@@ -77,20 +78,7 @@ type fixture struct {
 	store *cache.Store
 	db    *counting
 	user  *store.User
-	now   time.Time
-	mu    sync.Mutex
-}
-
-func (f *fixture) clock() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fixture) advance(d time.Duration) {
-	f.mu.Lock()
-	f.now = f.now.Add(d)
-	f.mu.Unlock()
+	clock *clocktest.Clock
 }
 
 var secret = []byte("0123456789abcdef0123456789abcdef")
@@ -102,16 +90,16 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	f := &fixture{db: &counting{db: db}, now: time.Now().UTC().Truncate(time.Millisecond)}
+	f := &fixture{db: &counting{db: db}, clock: clocktest.Start(time.Millisecond)}
 	keys, err := auth.NewKeyring(auth.NewKey(secret))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := auth.NewTokens(auth.TokensConfig{Issuer: "i", Audience: "a", Keys: keys, Leeway: 5 * time.Second, Verdicts: auth.NewVerdicts(1024), Now: f.clock})
+	tokens, err := auth.NewTokens(auth.TokensConfig{Issuer: "i", Audience: "a", Keys: keys, Leeway: 5 * time.Second, Verdicts: auth.NewVerdicts(1024), Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.store = cache.New(f.db, 5*time.Second, 1024, f.clock)
+	f.store = cache.New(f.db, 5*time.Second, 1024, f.clock.Now)
 	pw := auth.NewPasswords(4, 4, 5*time.Second)
 	lockout, ipLockout := auth.DefaultLockouts(3, 15*time.Minute)
 	data, err := seal.Parse(seal.Generate("test"))
@@ -122,12 +110,12 @@ func newFixture(t testing.TB) *fixture {
 		AccessTTL: 30 * time.Minute, SlideAfter: time.Minute, SessionMax: 12 * time.Hour,
 		RefreshTTL: 7 * 24 * time.Hour, RefreshGrace: 10 * time.Second, DeviceTTL: 90 * 24 * time.Hour,
 		Lockout: lockout, IPLockout: ipLockout, Issuer: "Gatehouse test", MFA: auth.MFAOptional, StepUpMaxAge: 5 * time.Minute,
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock)
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.Now)
 	hash, err := pw.Hash(context.Background(), "password-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.user = &store.User{User: shared.User{Username: "ann", Role: shared.RoleManager, CreatedAt: f.now, UpdatedAt: f.now}, PasswordHash: hash}
+	f.user = &store.User{User: shared.User{Username: "ann", Role: shared.RoleManager, CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()}, PasswordHash: hash}
 	f.update(t, func(tx store.Tx) error { return tx.CreateUser(context.Background(), f.user) })
 	return f
 }
@@ -165,7 +153,7 @@ func TestAuthenticateServesRepeatsFromCacheAndSeesRevocationAtOnce(t *testing.T)
 		t.Fatalf("100 requests read %d sessions and %d users, want 1 and 1", s, u)
 	}
 
-	f.advance(6 * time.Second) // past the cache TTL: state is read again
+	f.clock.Advance(6 * time.Second) // past the cache TTL: state is read again
 	if _, err := f.svc.Authenticate(ctx, g.AccessToken); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +167,7 @@ func TestAuthenticateServesRepeatsFromCacheAndSeesRevocationAtOnce(t *testing.T)
 		if err != nil {
 			return err
 		}
-		now := f.clock()
+		now := f.clock.Now()
 		s.RevokedAt, s.RevokedReason = &now, shared.RevokedByAdmin
 		return tx.SaveSession(ctx, s)
 	})
@@ -224,12 +212,12 @@ func TestSlideIsCappedBySessionExpiry(t *testing.T) {
 	if tok, _, _ := f.svc.Slide(ctx, p); tok != "" {
 		t.Fatal("a fresh token must not slide")
 	}
-	f.advance(12*time.Hour - 10*time.Minute) // ten minutes left of the session
+	f.clock.Advance(12*time.Hour - 10*time.Minute) // ten minutes left of the session
 	g2, err := f.svc.Refresh(ctx, g.RefreshToken, auth.Meta{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.advance(2 * time.Minute)
+	f.clock.Advance(2 * time.Minute)
 	p, err = f.svc.Authenticate(ctx, g2.AccessToken)
 	if err != nil {
 		t.Fatal(err)
@@ -367,14 +355,14 @@ func TestRefreshDetectsReuseOfAnySupersededGeneration(t *testing.T) {
 			g := f.login(t)
 			first, tok := g.RefreshToken, g.RefreshToken
 			for range rotations {
-				f.advance(time.Minute)
+				f.clock.Advance(time.Minute)
 				next, err := f.svc.Refresh(ctx, tok, auth.Meta{})
 				if err != nil {
 					t.Fatal(err)
 				}
 				tok = next.RefreshToken
 			}
-			f.advance(time.Minute) // past the grace
+			f.clock.Advance(time.Minute) // past the grace
 			if _, err := f.svc.Refresh(ctx, first, auth.Meta{}); !errors.Is(err, auth.ErrBadRefresh) {
 				t.Fatalf("replaying the first token: %v, want ErrBadRefresh", err)
 			}

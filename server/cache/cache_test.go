@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gatehouse/server/cache"
+	"gatehouse/server/clocktest"
 	"gatehouse/server/sqlite"
 	"gatehouse/server/store"
 	"gatehouse/shared"
@@ -119,25 +120,8 @@ type fixture struct {
 	a, b  *cache.Store
 	user  *store.User
 	sid   string
-	clock *clock
+	clock *clocktest.Clock
 	seq   int
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -147,11 +131,11 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	clk := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
+	clk := clocktest.Start(time.Millisecond)
 	f := &fixture{t: t, db: db, spy: &spy{Store: db}, clock: clk}
-	f.a = cache.New(f.spy, ttl, 1024, clk.now)
-	f.b = cache.New(&spy{Store: db}, ttl, 1024, clk.now)
-	f.user = &store.User{User: shared.User{Username: "ann", Role: shared.RoleManager, CreatedAt: clk.now(), UpdatedAt: clk.now()}, PasswordHash: "hash"}
+	f.a = cache.New(f.spy, ttl, 1024, clk.Now)
+	f.b = cache.New(&spy{Store: db}, ttl, 1024, clk.Now)
+	f.user = &store.User{User: shared.User{Username: "ann", Role: shared.RoleManager, CreatedAt: clk.Now(), UpdatedAt: clk.Now()}, PasswordHash: "hash"}
 	f.around(func(tx store.Tx) error { return tx.CreateUser(ctx, f.user) })
 	f.sid = f.newSession()
 	return f
@@ -161,7 +145,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) newSession() string {
 	f.t.Helper()
 	f.seq++
-	now := f.clock.now()
+	now := f.clock.Now()
 	s := &store.Session{
 		ID: fmt.Sprintf("session-%04d-of-a-realistic-length", f.seq), UserID: f.user.ID, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(12 * time.Hour), RefreshSalt: []byte("0123456789abcdef"), RefreshExpiresAt: now.Add(12 * time.Hour), RotatedAt: now,
@@ -237,12 +221,12 @@ var writes = []struct {
 		if err != nil {
 			return err
 		}
-		now := f.clock.now()
+		now := f.clock.Now()
 		s.RevokedAt, s.RevokedReason = &now, shared.RevokedByAdmin
 		return tx.SaveSession(ctx, s)
 	}, "user disabled=false, session revoked=true"},
 	{"revoking a user's sessions", func(f *fixture, tx store.Tx) error {
-		_, err := tx.RevokeSessions(ctx, f.user.ID, "", shared.RevokedByAdmin, f.clock.now())
+		_, err := tx.RevokeSessions(ctx, f.user.ID, "", shared.RevokedByAdmin, f.clock.Now())
 		return err
 	}, "user disabled=false, session revoked=true"},
 }
@@ -361,7 +345,7 @@ func TestALongListOfChangesIsAnnouncedAsEverything(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			now := f.clock.now()
+			now := f.clock.Now()
 			s.RevokedAt = &now
 			if err := tx.SaveSession(ctx, s); err != nil {
 				return err
@@ -423,11 +407,11 @@ func TestEntriesAreReadAgainOnceTheTTLHasPassed(t *testing.T) {
 	f := newFixture(t)
 	f.prime(f.a)
 	f.around(func(tx store.Tx) error { return writes[2].write(f, tx) })
-	f.clock.advance(ttl - time.Millisecond)
+	f.clock.Advance(ttl - time.Millisecond)
 	if got := f.state(f.a); got != fresh {
 		t.Fatalf("within the TTL the cache answers %q, want %q", got, fresh)
 	}
-	f.clock.advance(time.Millisecond)
+	f.clock.Advance(time.Millisecond)
 	if got, want := f.state(f.a), "user disabled=false, session revoked=true"; got != want {
 		t.Fatalf("at the TTL the cache answers %q, want %q", got, want)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/server/clocktest"
 	"gatehouse/server/postgres/pgtest"
 	"gatehouse/shared"
 )
@@ -17,7 +18,7 @@ import (
 func cluster(t *testing.T, n int, settings ...string) []*env {
 	t.Helper()
 	url := pgURL(t)
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := clocktest.Start(time.Second)
 	envs := make([]*env, n)
 	for i := range envs {
 		envs[i] = newEnvAt(t, clk, append([]string{"GATEHOUSE_DATABASE_URL=" + url}, settings...)...)

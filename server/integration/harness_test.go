@@ -20,6 +20,7 @@ import (
 
 	"gatehouse/app/client"
 	"gatehouse/server/boot"
+	"gatehouse/server/clocktest"
 	"gatehouse/server/config"
 	"gatehouse/shared"
 )
@@ -31,30 +32,12 @@ const (
 	userPassword = "user-password-1"
 )
 
-// clock is a test clock the whole server reads; tests move it forward.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // env is one running server with its own empty database.
 type env struct {
 	t     testing.TB
 	sys   *boot.System
 	srv   *httptest.Server
-	clock *clock
+	clock *clocktest.Clock
 	users atomic.Int64
 	// adminSecret is the first admin's TOTP secret once enrolAdmin ran.
 	adminSecret string
@@ -69,12 +52,12 @@ type env struct {
 // test defaults.
 func newEnv(t testing.TB, settings ...string) *env {
 	t.Helper()
-	return newEnvAt(t, &clock{t: time.Now().UTC().Truncate(time.Second)}, settings...)
+	return newEnvAt(t, clocktest.Start(time.Second), settings...)
 }
 
 // newEnvAt starts a server reading clk: instances sharing a database share
 // their clock too.
-func newEnvAt(t testing.TB, clk *clock, settings ...string) *env {
+func newEnvAt(t testing.TB, clk *clocktest.Clock, settings ...string) *env {
 	t.Helper()
 	vars := map[string]string{
 		"GATEHOUSE_DATA_DIR":       t.TempDir(),

@@ -17,13 +17,6 @@ import (
 	"gatehouse/shared"
 )
 
-// set puts the clock at t.
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 // rows is every user, session and audit event of a store, as it reads them.
 type rows struct {
 	users    []*store.User
@@ -134,7 +127,7 @@ func TestMigrateStoreKeepsEveryoneSignedIn(t *testing.T) {
 	}
 
 	pg := newEnv(t, "GATEHOUSE_DATABASE_URL="+pgURL, "GATEHOUSE_LOGIN_FREE=3")
-	pg.clock.set(sq.clock.Now())
+	pg.clock.Set(sq.clock.Now())
 	// The admin's browser, pointed at the new server, with its token.
 	pgAdmin := pg.client()
 	pgAdmin.Tokens.SetToken(admin.Tokens.Token())
