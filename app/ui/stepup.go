@@ -71,9 +71,9 @@ const genericWhy = "This action needs you to confirm your password."
 // stepUpWhyKey is the context key of what a change is, for the question.
 type stepUpWhyKey struct{}
 
-// forStepUp returns ctx saying what the change made with it is ("change a
-// role"), so that a step-up it needs asks "Confirm it's you to change a
-// role."
+// forStepUp returns ctx saying what the change made with it is ("change
+// the role of vera"), so that a step-up it needs says "To change the role
+// of vera, confirm your password."
 func forStepUp(ctx context.Context, what string) context.Context {
 	return context.WithValue(ctx, stepUpWhyKey{}, what)
 }
@@ -82,7 +82,7 @@ func forStepUp(ctx context.Context, what string) context.Context {
 // change made with ctx.
 func stepUpWhy(ctx context.Context) string {
 	if what, _ := ctx.Value(stepUpWhyKey{}).(string); what != "" {
-		return "Confirm it's you to " + what + "."
+		return "To " + what + ", confirm your password."
 	}
 	return genericWhy
 }

@@ -65,7 +65,7 @@ func TestStepUpsAskOnceForConcurrentChanges(t *testing.T) {
 			role, del := make(chan error, 1), make(chan error, 1)
 			go func() { role <- s.wait(forStepUp(context.Background(), "change the role of vera"), 5*time.Minute) }()
 			a := waitAsk(t, s, 1)
-			if got := s.why(a); got != "Confirm it's you to change the role of vera." {
+			if got := s.why(a); got != "To change the role of vera, confirm your password." {
 				t.Errorf("why = %q", got)
 			}
 			go func() { del <- s.wait(forStepUp(context.Background(), "delete the user olga"), 5*time.Minute) }()
@@ -263,7 +263,7 @@ func TestStepUpSavesTheRoleChange(t *testing.T) {
 	if got := dom.one(t, "#reauth-title").Text(); got != "Confirm it's you" {
 		t.Errorf("title %q", got)
 	}
-	if got := dom.one(t, "#reauth-why").Text(); got != "Confirm it's you to change the role of vera." {
+	if got := dom.one(t, "#reauth-why").Text(); got != "To change the role of vera, confirm your password." {
 		t.Errorf("why %q", got)
 	}
 	if got := dom.one(t, "#reauth-cancel").Text(); got != "Cancel" {
