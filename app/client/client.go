@@ -80,6 +80,16 @@ type Client struct {
 	// call returns *StepUpRequiredError.
 	Reauthenticate func(ctx context.Context, maxAge time.Duration) (password, otp string, err error)
 
+	// StepUp, if set, is called instead of Reauthenticate when a call is
+	// answered insufficient_user_authentication. It re-authenticates by
+	// itself — typically a dialog that checks the password with Reauth,
+	// says so when it is wrong and asks again, so that no code is spent
+	// twice — and returns nil once that succeeded; the call is then sent
+	// once more. An error is returned by the call as it is. Calls needing
+	// a step-up at the same time each call StepUp: sharing one question
+	// between them is up to it.
+	StepUp func(ctx context.Context, maxAge time.Duration) error
+
 	// OnLogout, if set, is called once each time a refresh is refused and
 	// the token cleared, before the calls waiting for that refresh return
 	// ErrLoggedOut. The frontend uses it to go to the login page. It runs
@@ -158,10 +168,11 @@ func (c *Client) do(ctx context.Context, r *request) error {
 	}
 	if r.auth && resp.StatusCode == http.StatusUnauthorized {
 		apiErr := readError(resp)
-		if !refreshable(apiErr) && !(apiErr.Code == shared.CodeInsufficientUserAuth && c.Reauthenticate != nil && r.path != shared.PathReauth) {
+		stepUp := apiErr.Code == shared.CodeInsufficientUserAuth && (c.Reauthenticate != nil || c.StepUp != nil) && r.path != shared.PathReauth
+		if !refreshable(apiErr) && !stepUp {
 			return typed(apiErr)
 		}
-		if apiErr.Code == shared.CodeInsufficientUserAuth && c.Reauthenticate != nil && r.path != shared.PathReauth {
+		if stepUp {
 			if err := c.stepUp(ctx, apiErr); err != nil {
 				return err
 			}
@@ -181,11 +192,15 @@ func (c *Client) do(ctx context.Context, r *request) error {
 	return finish(r, resp)
 }
 
-// stepUp answers insufficient_user_authentication (cause) with the
-// password (and code) Reauthenticate gives, so that the call can be sent
-// again.
+// stepUp answers insufficient_user_authentication (cause) through StepUp,
+// or with the password (and code) Reauthenticate gives, so that the call
+// can be sent again.
 func (c *Client) stepUp(ctx context.Context, cause *shared.Error) error {
-	password, otp, err := c.Reauthenticate(ctx, time.Duration(cause.MaxAge)*time.Second)
+	maxAge := time.Duration(cause.MaxAge) * time.Second
+	if c.StepUp != nil {
+		return c.StepUp(ctx, maxAge)
+	}
+	password, otp, err := c.Reauthenticate(ctx, maxAge)
 	if err != nil {
 		return err
 	}

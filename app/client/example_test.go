@@ -153,3 +153,30 @@ func ExampleClient_Reauthenticate() {
 	// without a callback: true 5m0s
 	// with it: <nil>
 }
+
+// A dialog that checks the password itself, and asks again when it is
+// wrong, re-authenticates in StepUp: the client then only retries the
+// action. However many actions need it at once, the dialog may ask once.
+func ExampleClient_StepUp() {
+	srv := mfaServer()
+	defer srv.Close()
+	c := client.New(srv.URL, nil)
+	c.SecondFactor = func(ctx context.Context) (client.Code, error) { return client.Code{OTP: "123456"}, nil }
+	ctx := context.Background()
+	if _, err := c.Login(ctx, "admin", "s3cret-pass"); err != nil {
+		log.Fatal(err)
+	}
+	c.StepUp = func(ctx context.Context, maxAge time.Duration) error {
+		// In a dialog over the page: a wrong answer is shown there and
+		// asked again; the call waits until it is right, or given up.
+		if err := c.Reauth(ctx, "s3cret-pass", "654321"); err != nil {
+			return err
+		}
+		fmt.Println("confirmed, a sign-in at most", maxAge, "old")
+		return nil
+	}
+	fmt.Println("deleted:", c.DeleteUser(ctx, 2) == nil)
+	// Output:
+	// confirmed, a sign-in at most 5m0s old
+	// deleted: true
+}

@@ -24,8 +24,9 @@ func (e *MFARequiredError) Error() string { return e.Err.Error() }
 func (e *MFARequiredError) Unwrap() error { return e.Err }
 
 // StepUpRequiredError says that the action needs a sign-in at most MaxAge
-// old (RFC 9470): Reauth, then retry — or set Client.Reauthenticate and
-// the client does both. It wraps the server's *shared.Error.
+// old (RFC 9470): Reauth, then retry — or set Client.Reauthenticate (or
+// Client.StepUp) and the client does both. It wraps the server's
+// *shared.Error.
 type StepUpRequiredError struct {
 	MaxAge time.Duration
 	Err    *shared.Error

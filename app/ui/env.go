@@ -22,6 +22,10 @@ type Env struct {
 	// Online reports whether the browser believes it has a network.
 	Online func() bool
 
+	// stepUp asks for the password when a change needs a recent sign-in
+	// (API.StepUp); the Frame's StepUp widget shows the question.
+	stepUp *stepUps
+
 	mu     sync.Mutex
 	me     *shared.User   // the signed-in user, once known
 	reauth *reauthRequest // the password asked again, while it is
@@ -49,12 +53,17 @@ func NewEnv(apiURL string) *Env {
 	// The browser keeps the refresh token as the HttpOnly cookie only:
 	// no page script, ours included, ever sees it.
 	api.CookieDelivery = true
-	return &Env{
+	env := &Env{
 		API:    api,
 		Tokens: tokens,
 		Cache:  &Cache{store: store, now: time.Now},
 		Online: online,
+		stepUp: new(stepUps),
 	}
+	// A change that needs a recent sign-in asks for the password over the
+	// page and is then sent again (see stepUps).
+	api.StepUp = env.stepUp.wait
+	return env
 }
 
 // Me returns the signed-in user as last loaded, or nil.
@@ -115,8 +124,10 @@ func (e *Env) Write(f func() error) error {
 }
 
 // Forget drops everything this browser holds of the signed-in user: the
-// token, the cached views and the profile. Logout calls it.
+// token, the cached views and the profile; a change waiting for the
+// password to be confirmed fails. Logout calls it.
 func (e *Env) Forget() {
+	e.stepUp.cancel()
 	e.Tokens.Clear()
 	e.Cache.Clear()
 	e.mu.Lock()

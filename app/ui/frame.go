@@ -29,8 +29,9 @@ const warnBefore = 5 * time.Minute
 
 // Frame is the chrome around every signed-in page: a skip link,
 // navigation filtered by the role, the signed-in user, sign-out, the
-// offline, update, install and session-end banners, and the dialog that
-// asks for the password again when a change found the session over. It
+// offline, update, install and session-end banners, the dialog that
+// asks for the password again when a change found the session over, and
+// the one that asks for it when a change needs a recent sign-in (StepUp). It
 // sends a visitor without a token to the sign-in page, follows other tabs
 // signing out, and reloads who is signed in when the tab comes back into
 // focus, so that navigation and controls follow a role changed meanwhile.
@@ -209,6 +210,7 @@ func (f *Frame) Render() app.UI {
 		slot(f.offlineBanner(), f.updateBanner(), f.sessionWarning()),
 		app.Main().Class("content").ID("main").TabIndex(-1).Body(f.Content...),
 		slot(f.reauthDialog(me)),
+		&StepUp{Env: f.Env, Held: f.Env.reauthenticating() != nil},
 	)
 }
 
@@ -258,10 +260,8 @@ func (f *Frame) reauthDialog(me *shared.User) app.UI {
 	return &Reauth{
 		Username: username,
 		Why:      EndedMessage(req.reason),
-		Verify: func(c context.Context, a ReauthAnswer) error {
-			_, err := env.API.Login(c, username, a.Password)
-			return err
-		},
+		AskCode:  me.MFA,
+		Verify:   signInAgain(env.API, username),
 		OnDone: func(ctx app.Context) {
 			env.finishReauth(ctx, true)
 			f.loadSessionEnd(f.live(ctx)) // of the new session

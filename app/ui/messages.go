@@ -22,6 +22,9 @@ func Message(err error) string {
 	if errors.Is(err, client.ErrLoggedOut) {
 		return "Your session has ended. Please sign in again."
 	}
+	if errors.Is(err, ErrStepUpDeclined) {
+		return "Nothing was changed: this needs you to confirm your password. Try again when you are ready."
+	}
 	var ve *shared.ValidationError
 	if errors.As(err, &ve) {
 		return "Please correct the highlighted fields."
@@ -48,6 +51,8 @@ func Message(err error) string {
 		return capitalise(e.Description) + "."
 	case shared.CodeNotFound:
 		return "That record no longer exists. It may have been deleted."
+	case shared.CodeInsufficientUserAuth:
+		return "Nothing was changed: this needs a recent sign-in. Try again and confirm your password."
 	case shared.CodeTooManyAttempts:
 		return "Too many failed sign-in attempts. Wait a minute and try again."
 	case shared.CodeUnavailable:

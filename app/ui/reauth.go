@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"gatehouse/app/client"
 	"gatehouse/shared"
 )
 
@@ -17,28 +19,40 @@ type ReauthAnswer struct {
 	Code string
 }
 
+// ErrCodeNeeded is returned by a Reauth's Verify when the password was
+// right but a one-time code is needed too (the account has a second
+// factor the page did not know of): the dialog then shows the code field
+// and asks for both again.
+var ErrCodeNeeded = errors.New("ui: a one-time code is needed as well")
+
 // Reauth asks the signed-in person to prove again who they are, in a modal
 // dialog over the page (#reauth), without leaving it: what they typed on
 // the page stays where it is, in memory. It knows nothing of why it asks
 // or what checks the answer: Verify does (signing in again when a session
-// ended; POST /api/reauth for a step-up), and AskCode adds a one-time code
-// field (#reauth-code) for a second factor. The password and code live in
-// the component only, and are dropped once checked.
+// ended, signInAgain; POST /api/reauth for a step-up, StepUp), and AskCode
+// adds a one-time code field (#reauth-code) for a second factor. The
+// password and code live in the component only, and are dropped once
+// checked, right or wrong.
 type Reauth struct {
 	app.Compo
 
 	Username string // whose password is asked
 	Why      string // what happened, in a sentence
 	AskCode  bool
+	// Title, Note and Cancel word the dialog; empty, they are those of a
+	// session that ended ("Sign in again to continue", "Sign out
+	// instead").
+	Title, Note, Cancel string
 	// Verify checks the answer, off the UI goroutine; its error is shown
-	// (a 401 invalid_grant as a wrong password, a validation failure
-	// beside the fields).
+	// (a 401 invalid_grant as a wrong password or code, a validation
+	// failure beside the fields, ErrCodeNeeded as the code field).
 	Verify func(context.Context, ReauthAnswer) error
 	// OnDone is called once Verify succeeded, OnCancel when the person
 	// gives up (the cancel button, Escape).
 	OnDone, OnCancel func(app.Context)
 
 	password, code string
+	needCode       bool // Verify said a code is needed although AskCode is not set
 	errs           map[string]string
 	err            string
 	busy           bool
@@ -76,7 +90,7 @@ func (r *Reauth) submit(ctx app.Context, e app.Event) {
 	if r.password == "" {
 		f.Add("password", "is required")
 	}
-	if r.AskCode && r.code == "" {
+	if r.asksCode() && r.code == "" {
 		f.Add("otp", "is required")
 	}
 	if r.err, r.errs = formError(f.Err()); r.errs != nil {
@@ -93,9 +107,15 @@ func (r *Reauth) submit(ctx app.Context, e app.Event) {
 			r.password, r.code = "", ""
 			setInputValue("reauth-password", "")
 			setInputValue("reauth-code", "")
-			if err != nil {
-				r.err, r.errs = reauthError(err)
+			if errors.Is(err, ErrCodeNeeded) {
+				r.needCode = true
+				r.err, r.errs = "Your account has two-step verification: enter your password again and the code from your authenticator app.", nil
 				focusAfterRender(ctx, "reauth-password")
+				return
+			}
+			if err != nil {
+				r.err, r.errs = reauthError(err, answer.Code != "")
+				focusAfterRender(ctx, "reauth-password") // both are asked again
 				return
 			}
 			r.err, r.errs = "", nil
@@ -106,9 +126,17 @@ func (r *Reauth) submit(ctx app.Context, e app.Event) {
 	})
 }
 
+// asksCode reports whether the dialog shows the code field.
+func (r *Reauth) asksCode() bool { return r.AskCode || r.needCode }
+
 // reauthError puts a failed check into words: a wrong password is the
-// password's fault, not a username's.
-func reauthError(err error) (string, map[string]string) {
+// password's fault, not a username's; when a code was sent and the server
+// says the code is wrong, the code's. (The API answers both 401
+// invalid_grant; only its description tells them apart.)
+func reauthError(err error, sentCode bool) (string, map[string]string) {
+	if sentCode && wrongCode(err) {
+		return "", map[string]string{"otp": "is not the right code, or was used already: wait for the next one"}
+	}
 	var e *shared.Error
 	if errors.As(err, &e) && e.Code == shared.CodeInvalidGrant && e.Status == http.StatusUnauthorized {
 		return "", map[string]string{"password": "is not the right password"}
@@ -116,13 +144,42 @@ func reauthError(err error) (string, map[string]string) {
 	return formError(err)
 }
 
+// wrongCode reports whether err is the API's refusal of a one-time code
+// (401 invalid_grant about the code rather than the password).
+func wrongCode(err error) bool {
+	var e *shared.Error
+	return errors.As(err, &e) && e.Code == shared.CodeInvalidGrant && e.Status == http.StatusUnauthorized &&
+		strings.Contains(strings.ToLower(e.Description), "code")
+}
+
+// signInAgain is the Verify of the dialog shown when a session ended: it
+// signs username in again with the password and, for an account with a
+// second factor (the API answers mfa_required), the code — or, when no
+// code was asked, says that one is needed (ErrCodeNeeded).
+func signInAgain(api *client.Client, username string) func(context.Context, ReauthAnswer) error {
+	return func(ctx context.Context, a ReauthAnswer) error {
+		_, err := api.Login(ctx, username, a.Password)
+		var mfa *client.MFARequiredError
+		if !errors.As(err, &mfa) {
+			return err
+		}
+		if a.Code == "" {
+			return ErrCodeNeeded
+		}
+		_, err = api.LoginMFA(ctx, mfa.Token, client.Code{OTP: a.Code})
+		return err
+	}
+}
+
 // Render draws the dialog.
 func (r *Reauth) Render() app.UI {
+	title := cmpOr(r.Title, "Sign in again to continue")
+	note := cmpOr(r.Note, "What you typed on the page is kept, and is sent once you are back.")
 	return app.Dialog().Class("dialog reauth").ID("reauth").Aria("labelledby", "reauth-title").Aria("describedby", "reauth-why").Body(
 		app.Form().ID("reauth-form").NoValidate(true).OnSubmit(r.submit).Body(
-			app.H2().ID("reauth-title").Text("Sign in again to continue"),
+			app.H2().ID("reauth-title").Text(title),
 			app.P().ID("reauth-why").Text(r.Why),
-			app.P().Class("muted").Textf("Signed in as %s. What you typed on the page is kept, and is sent once you are back.", r.Username),
+			app.P().Class("muted").Textf("Signed in as %s. %s", r.Username, note),
 			// For password managers: whose password this is.
 			app.Input().Type("text").Class("visually-hidden").Name("username").Attr("autocomplete", "username").
 				Value(r.Username).ReadOnly(true).TabIndex(-1).Aria("hidden", "true"),
@@ -130,14 +187,14 @@ func (r *Reauth) Render() app.UI {
 			formRow("Password", "reauth-password", invalid(app.Input().Type("password").ID("reauth-password").
 				Attr("autocomplete", "current-password").Value(r.password).OnInput(r.ValueTo(&r.password)).AutoFocus(true),
 				"reauth-password", r.errs["password"]), r.errs["password"]),
-			app.If(r.AskCode, func() app.UI {
+			app.If(r.asksCode(), func() app.UI {
 				return formRow("One-time code", "reauth-code", invalid(app.Input().Type("text").ID("reauth-code").
 					Attr("autocomplete", "one-time-code").Attr("inputmode", "numeric").Value(r.code).OnInput(r.ValueTo(&r.code)),
 					"reauth-code", r.errs["otp"]), r.errs["otp"])
 			}),
 			app.Div().Class("actions").Body(
 				submitButton("reauth-submit", "Continue", "Checking…", r.busy),
-				button("reauth-cancel", "btn", "Sign out instead", r.busy, r.cancelClick),
+				button("reauth-cancel", "btn", cmpOr(r.Cancel, "Sign out instead"), r.busy, r.cancelClick),
 			),
 		),
 	)

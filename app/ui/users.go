@@ -13,12 +13,16 @@ import (
 	"gatehouse/shared"
 )
 
-// Users lists, searches, sorts and pages through the users (users:read)
-// and, with users:write, creates, edits, disables and enables, resets the
-// password of and deletes them. Role changes need roles:write. Delete and
-// disable ask for confirmation first. The search, the order and the page
-// live in the address (/users?q=&sort=&page=). The forms are in
-// users_form.go, the table in users_table.go.
+// Users lists, searches, sorts and pages through the users (users:read),
+// saying who signs in with two-step verification, and, with users:write,
+// creates, edits, disables and enables, resets the password of and
+// deletes them, resets their two-step verification and lifts their
+// sign-in lockouts. Role changes need roles:write. Delete, disable and
+// resetting two-step verification ask for confirmation first; the changes
+// that need a recent sign-in ask for the password over the page (StepUp)
+// and keep what was typed. The search, the order and the page live in the
+// address (/users?q=&sort=&page=). The forms are in users_form.go, the
+// sign-in panel in users_signin.go, the table in users_table.go.
 type Users struct {
 	app.Compo
 	Env *Env
@@ -227,7 +231,9 @@ func (u *Users) askDelete(ctx app.Context, id int64) {
 	u.menu = id
 	u.confirm(fmt.Sprintf("Delete the user %s? This cannot be undone.", name), "Delete", func(ctx app.Context) {
 		ctx, env := u.live(ctx), u.Env
-		write(ctx, env, func(c context.Context) error { return env.API.DeleteUser(c, id) }, func(ctx app.Context, err error) {
+		write(ctx, env, func(c context.Context) error {
+			return env.API.DeleteUser(forStepUp(c, "delete the user "+name), id)
+		}, func(ctx app.Context, err error) {
 			if err != nil {
 				u.failed(err)
 				return
@@ -252,6 +258,7 @@ func (u *Users) Render() app.UI {
 		slot(
 			app.If(canWrite && u.create.open, u.createForm),
 			app.If(canWrite && u.edit.open, u.editForm),
+			app.If(canWrite && u.edit.open, u.signInPanel),
 			app.If(canWrite && u.reset.open, u.resetForm),
 		),
 		app.Form().Class("search").ID("user-search-form").Attr("role", "search").OnSubmit(u.submitSearch).Body(

@@ -49,6 +49,10 @@ type editDraft struct {
 	errs                   map[string]string
 	err                    string
 	busy                   bool
+	// The sign-in panel beside the form (#user-security): the outcome of
+	// its last action, and whether one is under way.
+	secMsg, secErr string
+	secBusy        bool
 }
 
 // request returns the fields that changed, checked with the shared rules.
@@ -188,12 +192,16 @@ func (u *Users) submitEdit(ctx app.Context, e app.Event) {
 	d.busy = true
 	ctx, env, id := u.live(ctx), u.Env, d.id
 	write(ctx, env, func(c context.Context) error {
+		if upd.Role != nil {
+			c = forStepUp(c, "change the role of "+name)
+		}
 		_, err := env.API.UpdateUser(c, id, upd)
 		return err
 	}, func(ctx app.Context, err error) {
 		d.busy = false
 		if d.err, d.errs = formError(err); err != nil {
 			focusFirstInvalid(u.live(ctx), "edit-form")
+			refocusAfterDecline(u.live(ctx), err, "edit-submit")
 			return
 		}
 		u.edit = editDraft{}
@@ -215,10 +223,13 @@ func (u *Users) submitReset(ctx app.Context, e app.Event) {
 	}
 	d.busy = true
 	ctx, env, id, name := u.live(ctx), u.Env, d.id, d.username
-	write(ctx, env, func(c context.Context) error { return env.API.ResetPassword(c, id, in) }, func(ctx app.Context, err error) {
+	write(ctx, env, func(c context.Context) error {
+		return env.API.ResetPassword(forStepUp(c, "reset the password of "+name), id, in)
+	}, func(ctx app.Context, err error) {
 		d.busy = false
 		if d.err, d.errs = formError(err); err != nil {
 			focusFirstInvalid(u.live(ctx), "reset-form")
+			refocusAfterDecline(u.live(ctx), err, "reset-submit")
 			return
 		}
 		u.reset = resetDraft{}

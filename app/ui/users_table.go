@@ -31,6 +31,7 @@ func (u *Users) table(canWrite bool) app.UI {
 				app.Th().Scope("col").Text("E-mail"),
 				u.sortHeader("Role", shared.SortRole),
 				app.Th().Scope("col").Text("Status"),
+				app.Th().Scope("col").Body(app.Abbr().Title("Two-step verification (multi-factor authentication)").Text("MFA")),
 				u.sortHeader("Created", shared.SortCreated),
 				app.If(canWrite, func() app.UI { return app.Th().Scope("col").Class("col-actions").Text("Actions") }),
 			)),
@@ -71,6 +72,7 @@ func (u *Users) row(t shared.User, canWrite bool) app.UI {
 		app.Td().DataSet("label", "E-mail").Class("cell-email").Text(orDash(t.Email)),
 		app.Td().Class("cell-badge").Body(app.Span().Class("badge role "+string(t.Role)).Text(t.Role)),
 		app.Td().Class("cell-badge").Body(app.Span().Class(statusClass).Text(status)),
+		app.Td().DataSet("label", "MFA").Class("cell-mfa").Body(mfaState(t.MFA)),
 		app.Td().DataSet("label", "Created").Class("cell-date").Text(when(t.CreatedAt)),
 		app.If(canWrite, func() app.UI {
 			if !u.mayChange(t) {
@@ -116,4 +118,13 @@ func (u *Users) toggleMenu(id int64) {
 		return
 	}
 	u.menu = id
+}
+
+// mfaState says whether a user signs in with a second factor: "On" or
+// "Off", in words (never by colour alone).
+func mfaState(on bool) app.UI {
+	if on {
+		return app.Span().Class("mfa on").Text("On")
+	}
+	return app.Span().Class("mfa off").Text("Off")
 }
