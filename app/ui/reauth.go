@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -132,7 +131,7 @@ func (r *Reauth) asksCode() bool { return r.AskCode || r.needCode }
 // reauthError puts a failed check into words: a wrong password is the
 // password's fault, not a username's; when a code was sent and the server
 // says the code is wrong, the code's. (The API answers both 401
-// invalid_grant; only its description tells them apart.)
+// invalid_grant; its fields name the input that was wrong.)
 func reauthError(err error, sentCode bool) (string, map[string]string) {
 	if sentCode && wrongCode(err) {
 		return "", map[string]string{"otp": "is not the right code, or was used already: wait for the next one"}
@@ -144,12 +143,12 @@ func reauthError(err error, sentCode bool) (string, map[string]string) {
 	return formError(err)
 }
 
-// wrongCode reports whether err is the API's refusal of a one-time code
-// (401 invalid_grant about the code rather than the password).
+// wrongCode reports whether err is the API's refusal of a one-time code:
+// a 401 invalid_grant whose fields name the code rather than the password.
 func wrongCode(err error) bool {
 	var e *shared.Error
 	return errors.As(err, &e) && e.Code == shared.CodeInvalidGrant && e.Status == http.StatusUnauthorized &&
-		strings.Contains(strings.ToLower(e.Description), "code")
+		e.Fields["otp"] != ""
 }
 
 // signInAgain is the Verify of the dialog shown when a session ended: it

@@ -199,11 +199,11 @@ func newStepUpAPI(t *testing.T, me shared.User, code string, extra map[string]ht
 		"POST /api/reauth": func(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case r.FormValue("password") != "alice-password":
-				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "the password is wrong"})(w, r)
+				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "the password is wrong", Fields: map[string]string{"password": "is not the right password"}})(w, r)
 			case code != "" && r.FormValue("otp") == "":
-				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code: a code from your authenticator app is required"})(w, r)
+				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code: a code from your authenticator app is required", Fields: map[string]string{"otp": "is wrong or was used already"}})(w, r)
 			case code != "" && r.FormValue("otp") != code:
-				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code"})(w, r)
+				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code", Fields: map[string]string{"otp": "is wrong or was used already"}})(w, r)
 			default:
 				s.recent.Store(true)
 				reply(shared.TokenResponse{AccessToken: fakeToken(time.Now().Add(time.Hour), "s1"), TokenType: "bearer", ExpiresIn: 3600})(w, r)
@@ -483,7 +483,7 @@ func TestSignInAgainWithASecondFactor(t *testing.T) {
 			case r.FormValue("grant_type") == shared.GrantMFAOTP && r.FormValue("mfa_token") == "challenge" && r.FormValue("otp") == "123456":
 				reply(shared.TokenResponse{AccessToken: fakeToken(time.Now().Add(time.Hour), "s2"), TokenType: "bearer", ExpiresIn: 3600})(w, r)
 			case r.FormValue("grant_type") == shared.GrantMFAOTP:
-				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code"})(w, r)
+				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code", Fields: map[string]string{"otp": "is wrong or was used already"}})(w, r)
 			default:
 				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong username or password"})(w, r)
 			}

@@ -67,9 +67,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		e.Status, e.Code, e.Description = http.StatusForbidden, shared.CodePasswordChangeRequired, "choose a new password before anything else"
 	case errors.Is(err, auth.ErrWrongPassword):
 		e.Status, e.Code, e.Description = http.StatusUnauthorized, shared.CodeInvalidGrant, "the password is wrong"
+		e.Fields = shared.FieldErrors{"password": "is not the right password"}
 		h.Set("WWW-Authenticate", realm)
 	case errors.Is(err, auth.ErrBadCode):
 		e.Status, e.Code, e.Description = http.StatusUnauthorized, shared.CodeInvalidGrant, err.Error()
+		// Name the input that was wrong, as a wrong password is named: the
+		// client puts the message beside it.
+		field := "otp"
+		if r.PostForm.Get("recovery_code") != "" {
+			field = "recovery_code"
+		}
+		e.Fields = shared.FieldErrors{field: "is wrong or was used already"}
 		h.Set("WWW-Authenticate", realm)
 	case errors.Is(err, auth.ErrBadChallenge):
 		e.Status, e.Code, e.Description = http.StatusBadRequest, shared.CodeInvalidGrant, "the sign-in expired or is unknown; sign in again"

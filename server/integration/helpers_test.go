@@ -76,6 +76,16 @@ func wantAPIError(t *testing.T, err error, status int, code string) *shared.Erro
 	return ae
 }
 
+// wantField checks that a refusal names the one input that was wrong:
+// clients put the message beside that field (a wrong code and a wrong
+// password are both 401 invalid_grant).
+func wantField(t *testing.T, e shared.Error, field string) {
+	t.Helper()
+	if len(e.Fields) != 1 || e.Fields[field] == "" {
+		t.Fatalf("fields %v, want only %q", e.Fields, field)
+	}
+}
+
 // wantLoggedOut checks that a client call failed because the session is
 // over: the client's refresh was refused with 400 invalid_grant and it
 // dropped its token.

@@ -118,7 +118,7 @@ func mfaSignIn(t *testing.T, settings ...string) {
 	t.Run("a code already used is refused", func(t *testing.T) {
 		used := code(t, secret, e.clock.Now())
 		resp, body := e.mfaGrant(e.mfaLogin(u.Username, userPassword), used, "")
-		wantEnvelope(t, resp, body, http.StatusUnauthorized, shared.CodeInvalidGrant)
+		wantField(t, wantEnvelope(t, resp, body, http.StatusUnauthorized, shared.CodeInvalidGrant), "otp")
 	})
 	t.Run("a code two steps old is refused; the next step's is accepted", func(t *testing.T) {
 		e.clock.Advance(30 * time.Second)
@@ -134,7 +134,7 @@ func mfaSignIn(t *testing.T, settings ...string) {
 			t.Fatalf("recovery_codes_left %v, want 9", tr.RecoveryCodesLeft)
 		}
 		resp, body := e.mfaGrant(e.mfaLogin(u.Username, userPassword), "", codes[0])
-		wantEnvelope(t, resp, body, http.StatusUnauthorized, shared.CodeInvalidGrant)
+		wantField(t, wantEnvelope(t, resp, body, http.StatusUnauthorized, shared.CodeInvalidGrant), "recovery_code")
 		if ev := e.audit(shared.ActionRecoveryUsed); len(ev) != 1 || ev[0].Detail != "9 left" {
 			t.Fatalf("recovery code use audited as %+v", ev)
 		}
@@ -357,14 +357,14 @@ func stepUp(t *testing.T, settings ...string) {
 	t.Run("a wrong password at re-authentication is refused", func(t *testing.T) {
 		c := e.admin()
 		err := c.Reauth(bg, "not-the-password", "")
-		wantAPIError(t, err, http.StatusUnauthorized, shared.CodeInvalidGrant)
+		wantField(t, *wantAPIError(t, err, http.StatusUnauthorized, shared.CodeInvalidGrant), "password")
 	})
 	t.Run("with a factor, re-authentication needs a code", func(t *testing.T) {
 		_, c := e.newUser(shared.RoleManager)
 		secret, _ := e.enrol(c)
 		me, _ := c.Me(bg)
 		err := c.Reauth(bg, userPassword, "")
-		wantAPIError(t, err, http.StatusUnauthorized, shared.CodeInvalidGrant)
+		wantField(t, *wantAPIError(t, err, http.StatusUnauthorized, shared.CodeInvalidGrant), "otp")
 		if err := c.Reauth(bg, userPassword, code(t, secret, e.clock.Now())); err != nil {
 			t.Fatalf("reauth with a code: %v", err)
 		}
