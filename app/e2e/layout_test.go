@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp/kb"
+
 	"gatehouse/app/client"
 	"gatehouse/shared"
 )
@@ -84,6 +86,16 @@ func TestPhoneShowsCardsWithoutSidewaysScroll(t *testing.T) {
 	if !eval[bool](b, inView+`(`+q(edit)+`)`) {
 		t.Errorf("Edit is not within the screen")
 	}
+	// Escape closes the menu and leaves focus on its button.
+	eval[bool](b, "("+q(edit)+".focus(), true)")
+	b.key(kb.Escape)
+	b.waitFor(toggle+" to say it is collapsed", q(toggle)+`.getAttribute("aria-expanded") === "false"`)
+	b.waitFocus(toggle)
+	if b.poll(visible(edit), 0) {
+		t.Errorf("Escape left the actions menu open")
+	}
+	b.click(toggle)
+	b.waitVisible(edit)
 	b.click(edit)
 	b.waitVisible("#edit-form")
 

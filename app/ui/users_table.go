@@ -97,8 +97,15 @@ func (u *Users) actions(t shared.User) app.UI {
 	if open {
 		menuClass += " open"
 	}
-	return app.Div().Class("row-actions-inner").Body(
-		app.Button().Type("button").Class("btn small row-menu-toggle").ID("actions-toggle-"+strconv.FormatInt(id, 10)).
+	toggleID := "actions-toggle-" + strconv.FormatInt(id, 10)
+	return app.Div().Class("row-actions-inner").OnKeyDown(func(ctx app.Context, e app.Event) {
+		// Escape closes an open menu, and focus stays on its button.
+		if u.menu == id && e.Get("key").String() == "Escape" {
+			u.menu = 0
+			focusAfterRender(ctx, toggleID)
+		}
+	}, app.EventScope("menu-key", id, open)).Body(
+		app.Button().Type("button").Class("btn small row-menu-toggle").ID(toggleID).
 			Aria("expanded", strconv.FormatBool(open)).Aria("controls", menuID).
 			Aria("label", "Actions for "+t.Username).Text("Actions ▾").
 			OnClick(func(ctx app.Context, e app.Event) { u.toggleMenu(id) }, app.EventScope("menu", id, open)),
