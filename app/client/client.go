@@ -55,7 +55,9 @@ type Client struct {
 
 	// HTTP sends the requests. Nil means a client with a 30 s timeout and
 	// no cookie jar. Host programs that want the refresh cookie to work as
-	// in a browser pass a client with a Jar (net/http/cookiejar).
+	// in a browser pass a client with a Jar (net/http/cookiejar). In the
+	// browser (js/wasm) requests go to the browser's fetch directly, with
+	// the browser's cookies; only HTTP.Timeout is used there.
 	HTTP *http.Client
 
 	// Tokens holds the access token. Nil means a new MemoryTokenStore,
@@ -121,8 +123,8 @@ type refreshCall struct {
 	err  error
 }
 
-// defaultHTTP is used when Client.HTTP is nil.
-var defaultHTTP = &http.Client{Timeout: 30 * time.Second}
+// defaultTimeout bounds a request when Client.HTTP is nil.
+const defaultTimeout = 30 * time.Second
 
 // refreshTimeout bounds a refresh, which runs on its own so that one
 // caller giving up does not fail the others waiting for it.
@@ -244,13 +246,7 @@ func (c *Client) roundTrip(ctx context.Context, r *request, tok string) (*http.R
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	setFetchOptions(req.Header)
-
-	hc := c.HTTP
-	if hc == nil {
-		hc = defaultHTTP
-	}
-	resp, err := hc.Do(req)
+	resp, err := send(c.HTTP, req)
 	if err != nil {
 		// *url.Error repeats method and URL; keep its cause, which still
 		// answers errors.Is(err, context.Canceled) and net.Error.Timeout.
