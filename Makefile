@@ -67,7 +67,7 @@ e2e: build
 ## screenshots: retake the README's pictures (web/screenshots/) with the
 ## browser tests that make them
 screenshots: build
-	GATEHOUSE_E2E_README_SHOTS=1 $(E2E_ENV) $(GO) test -count=1 -run 'TestMainPagesAtTwoWidthsLightAndDark|TestOfflineShowsCachedUsers|TestStepUpSavesARoleChange|TestStepUpResetsAnotherUsersMFAAndLiftsALockout' ./app/e2e/
+	GATEHOUSE_E2E_README_SHOTS=1 $(E2E_ENV) $(GO) test -count=1 -run 'TestMainPagesAtTwoWidthsLightAndDark|TestOfflineShowsCachedUsers|TestStepUpSavesARoleChange|TestStepUpResetsAnotherUsersMFAAndLiftsALockout|TestMFAScreensAtTwoWidthsLightAndDark' ./app/e2e/
 
 vet:
 	$(GO) vet ./...

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Error codes of the JSON error envelope. invalid_grant, invalid_request and
@@ -61,6 +62,10 @@ type Error struct {
 	// Status is the HTTP status the envelope arrived with. It is filled in
 	// by clients and never sent.
 	Status int `json:"-"`
+	// RetryAfter is how long the answer's Retry-After header asked to wait
+	// (429 too_many_attempts, 503 unavailable), zero without one. It is
+	// filled in by clients and never sent: the header carries it.
+	RetryAfter time.Duration `json:"-"`
 }
 
 // Error returns the code and description, and the field errors in a stable

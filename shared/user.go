@@ -21,9 +21,14 @@ type User struct {
 	MFA bool `json:"mfa"`
 	// MustChangePassword is true after someone else set the password: the
 	// user may do nothing but change it.
-	MustChangePassword bool      `json:"must_change_password,omitempty"`
-	CreatedAt          time.Time `json:"created_at"`
-	UpdatedAt          time.Time `json:"updated_at"`
+	MustChangePassword bool `json:"must_change_password,omitempty"`
+	// MustEnrollMFA is true, in who-am-I only, when the MFA policy requires
+	// a second factor the user has not enrolled: the session may do nothing
+	// but enrol one (403 mfa_enrollment_required elsewhere). Like
+	// MustChangePassword it lets a client lead the user there at once.
+	MustEnrollMFA bool      `json:"must_enroll_mfa,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // Input limits.

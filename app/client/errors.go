@@ -38,7 +38,7 @@ func readError(resp *http.Response) *shared.Error {
 			Description: http.StatusText(resp.StatusCode),
 		}
 	}
-	e.Status = resp.StatusCode
+	e.Status, e.RetryAfter = resp.StatusCode, retryAfter(resp.Header.Get("Retry-After"))
 	return e
 }
 

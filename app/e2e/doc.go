@@ -30,7 +30,13 @@
 // layout_test.go walk through the PWA as people use it (issue 9), the last
 // saving every main page at 390 and 1280 px, light and dark, in
 // .screenshots/screens/ (and, with GATEHOUSE_E2E_README_SHOTS=1, the
-// README's pictures in web/screenshots/: make screenshots).
+// README's pictures in web/screenshots/: make screenshots). mfa_test.go
+// covers two-step verification (issue 10): setting it up from the
+// profile, signing in with a code or a recovery code, and the accounts
+// that must change a password or enrol first; its screens go to
+// .screenshots/mfa/. stepup_test.go covers changes that need a recent
+// sign-in: the password (and code) asked over the page, the change then
+// saved, and an admin resetting another user's second factor.
 //
 // The test files build only for the host (not js/wasm): they drive a
 // browser, they do not run in one.

@@ -31,7 +31,9 @@ const warnBefore = 5 * time.Minute
 // navigation filtered by the role, the signed-in user, sign-out, the
 // offline, update, install and session-end banners, the dialog that
 // asks for the password again when a change found the session over, and
-// the one that asks for it when a change needs a recent sign-in (StepUp). It
+// the one that asks for it when a change needs a recent sign-in (StepUp).
+// While the user must first change a password or set up a second factor,
+// it shows AccountSetup instead of the page, without navigation. It
 // sends a visitor without a token to the sign-in page, follows other tabs
 // signing out, and reloads who is signed in when the tab comes back into
 // focus, so that navigation and controls follow a role changed meanwhile.
@@ -51,6 +53,7 @@ type Frame struct {
 	now         time.Time // of the session clock's last tick
 	release     []func()
 	stopClock   context.CancelFunc
+	setupOpen   bool // AccountSetup shows until it is done
 	pageCtx
 }
 
@@ -169,6 +172,22 @@ func (f *Frame) logout(ctx app.Context, e app.Event) {
 	})
 }
 
+// setupDone leaves AccountSetup for the page, which loads what the
+// restriction kept from it.
+func (f *Frame) setupDone(ctx app.Context) {
+	f.setupOpen = false
+	for _, it := range nav {
+		if it.Path == f.Path {
+			ctx.Page().SetTitle("%s · Gatehouse", it.Label)
+		}
+	}
+	f.loadSessionEnd(f.live(ctx))
+	if f.Reload != nil {
+		f.Reload(ctx)
+	}
+	focusAfterRender(ctx, pageTitleID)
+}
+
 // skip moves focus to the page's content, past the navigation.
 func (f *Frame) skip(ctx app.Context, e app.Event) {
 	e.PreventDefault()
@@ -180,6 +199,11 @@ func (f *Frame) skip(ctx app.Context, e app.Event) {
 // Render draws the chrome around the content.
 func (f *Frame) Render() app.UI {
 	me := f.Env.Me()
+	setup := f.setupOpen || restrictionOf(me) != unrestricted
+	content := f.Content
+	if setup {
+		content = []app.UI{&AccountSetup{Env: f.Env, OnOpen: func(app.Context) { f.setupOpen = true }, OnDone: f.setupDone}}
+	}
 	return app.Div().Class("frame").Body(
 		app.A().Class("skip-link").ID("skip-link").Href("#main").Text("Skip to the content").OnClick(f.skip),
 		app.Header().Class("topbar").Body(
@@ -187,7 +211,7 @@ func (f *Frame) Render() app.UI {
 			app.Nav().Class("nav").Aria("label", "Main").Body(
 				app.Range(nav).Slice(func(i int) app.UI {
 					it := nav[i]
-					if it.Perm != "" && (me == nil || !me.Role.Can(it.Perm)) {
+					if setup || it.Perm != "" && (me == nil || !me.Role.Can(it.Perm)) {
 						return nil
 					}
 					a := app.A().Class("nav-link").Href(it.Path).ID("nav-" + it.Path[1:]).Text(it.Label)
@@ -208,7 +232,7 @@ func (f *Frame) Render() app.UI {
 			),
 		),
 		slot(f.offlineBanner(), f.updateBanner(), f.sessionWarning()),
-		app.Main().Class("content").ID("main").TabIndex(-1).Body(f.Content...),
+		app.Main().Class("content").ID("main").TabIndex(-1).Body(content...),
 		slot(f.reauthDialog(me)),
 		&StepUp{Env: f.Env, Held: f.Env.reauthenticating() != nil},
 	)

@@ -10,8 +10,9 @@ import (
 	"gatehouse/shared"
 )
 
-// Profile lets the signed-in user change their full name and e-mail, and
-// their password (which signs out their other sessions).
+// Profile lets the signed-in user change their full name and e-mail, set
+// up or turn off two-step verification (twoStep), and change their
+// password (passwordForm, which signs out their other sessions).
 type Profile struct {
 	app.Compo
 	Env *Env
@@ -22,33 +23,9 @@ type Profile struct {
 	errs            map[string]string
 	err, msg        string
 	busy            bool
-
-	pw passwordDraft
+	mfa             twoStep
+	pw              passwordForm
 	pageCtx
-}
-
-// passwordDraft is the change-password form.
-type passwordDraft struct {
-	current, next, repeat string
-	errs                  map[string]string
-	err, msg              string
-	busy                  bool
-}
-
-// request checks the form with the shared rules, plus that the new
-// password was typed the same twice.
-func (d *passwordDraft) request() (shared.PasswordChange, error) {
-	in := shared.PasswordChange{CurrentPassword: d.current, NewPassword: d.next}
-	err := in.Validate()
-	if d.repeat == d.next {
-		return in, err
-	}
-	f := shared.FieldErrors{}
-	if fe := FieldErrors(err); fe != nil {
-		f = fe
-	}
-	f.Add("repeat_password", "does not match the new password")
-	return in, f.Err()
 }
 
 // profileRequest returns the profile change, checked with the shared rules.
@@ -121,41 +98,11 @@ func (p *Profile) save(ctx app.Context, e app.Event) {
 	})
 }
 
-func (p *Profile) changePassword(ctx app.Context, e app.Event) {
-	e.PreventDefault()
-	d := &p.pw
-	if d.busy {
-		return
-	}
-	d.msg = ""
-	in, err := d.request()
-	if d.err, d.errs = formError(err); err != nil {
-		focusFirstInvalid(p.live(ctx), "password-form")
-		return
-	}
-	d.busy = true
-	ctx, env := p.live(ctx), p.Env
-	write(ctx, env, func(c context.Context) error { return env.API.ChangePassword(c, in) }, func(ctx app.Context, err error) {
-		d.busy = false
-		if d.err, d.errs = formError(err); err != nil {
-			focusFirstInvalid(ctx, "password-form")
-			return
-		}
-		// Empty the fields as they are shown, not only as the form holds
-		// them: a filled-looking form would be sent again as empty.
-		p.pw = passwordDraft{msg: "Your password was changed. Your other sessions were signed out; this one stays signed in."}
-		for _, id := range []string{"current-password", "new-password", "repeat-password"} {
-			setInputValue(id, "")
-		}
-	})
-}
-
 // Render draws the page.
 func (p *Profile) Render() app.UI {
-	d := &p.pw
-	username := ""
+	username, mfa := "", false
 	if me := p.Env.Me(); me != nil {
-		username = me.Username
+		username, mfa = me.Username, me.MFA
 	}
 	return &Frame{Env: p.Env, Path: "/profile", Reload: p.reload, Content: []app.UI{
 		pageTitle("Profile"),
@@ -173,19 +120,8 @@ func (p *Profile) Render() app.UI {
 			app.Div().Class("actions").Body(submitButton("profile-save", "Save", "Saving…", p.busy)),
 			successNote("profile-message", p.msg),
 		),
-		app.Form().Class("card form").ID("password-form").NoValidate(true).OnSubmit(p.changePassword).Body(
-			app.H2().Text("Change password"),
-			app.P().Class("muted").Text("Changing your password signs out your other sessions."),
-			errorNote(d.err),
-			formRow("Current password", "current-password", invalid(app.Input().Type("password").ID("current-password").
-				Attr("autocomplete", "current-password").Value(d.current).OnInput(p.ValueTo(&d.current)), "current-password", d.errs["current_password"]), d.errs["current_password"]),
-			formRow("New password", "new-password", invalid(app.Input().Type("password").ID("new-password").
-				Attr("autocomplete", "new-password").Value(d.next).OnInput(p.ValueTo(&d.next)), "new-password", d.errs["new_password"]), d.errs["new_password"]),
-			formRow("Repeat the new password", "repeat-password", invalid(app.Input().Type("password").ID("repeat-password").
-				Attr("autocomplete", "new-password").Value(d.repeat).OnInput(p.ValueTo(&d.repeat)), "repeat-password", d.errs["repeat_password"]), d.errs["repeat_password"]),
-			app.Div().Class("actions").Body(submitButton("password-save", "Change password", "Changing…", d.busy)),
-			successNote("password-message", d.msg),
-		),
+		p.mfa.ui(p, p.Env),
+		p.pw.ui(p, p.Env, "Change password", mfa, nil),
 	}}
 }
 

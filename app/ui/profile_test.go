@@ -25,7 +25,7 @@ func TestPasswordDraftRequest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := passwordDraft{current: tt.current, next: tt.next, repeat: tt.repeat}
-			_, err := d.request()
+			_, err := d.request(false)
 			got := FieldErrors(err)
 			if len(got) != len(tt.want) || (err == nil) != (tt.want == nil) {
 				t.Fatalf("errors %v, want %v", got, tt.want)
@@ -103,54 +103,5 @@ func TestProfileLoadDoesNotOverwriteTyping(t *testing.T) {
 	p.fill(&shared.User{FullName: "late answer"})
 	if p.fullName != "typed" {
 		t.Errorf("a late load replaced what was typed: %q", p.fullName)
-	}
-}
-
-func TestProfileChangePassword(t *testing.T) {
-	r, api, p := profilePage(t)
-	p.pw = passwordDraft{current: "old-password", next: "new-password-1", repeat: "new-password-2"}
-	p.changePassword(r.stale, ev)
-	r.settle()
-	if w := api.writes(); len(w) != 0 {
-		t.Fatalf("mismatched passwords were sent: %+v", w)
-	}
-	if got := render(t, p).one(t, "#repeat-password-error").Text(); got != "does not match the new password" {
-		t.Errorf("#repeat-password-error = %q", got)
-	}
-
-	p.pw.repeat = "new-password-1"
-	p.changePassword(r.stale, ev)
-	r.settle()
-	puts := api.callsTo("PUT", "/api/users/me/password")
-	if len(puts) != 1 || strings.TrimSpace(puts[0].Body) != `{"current_password":"old-password","new_password":"new-password-1"}` {
-		t.Fatalf("PUT = %+v", puts)
-	}
-	dom := render(t, p)
-	if got := dom.one(t, "#password-message").Text(); !strings.Contains(got, "other sessions were signed out") {
-		t.Errorf("#password-message = %q, want it to say the other sessions were signed out", got)
-	}
-	for _, id := range []string{"#current-password", "#new-password", "#repeat-password"} {
-		if v := dom.one(t, id).attr("value"); v != "" {
-			t.Errorf("%s still holds %q", id, v)
-		}
-	}
-}
-
-func TestProfileWrongCurrentPassword(t *testing.T) {
-	api := newStubAPI(t, map[string]http.HandlerFunc{
-		"GET /api/users/me": reply(vera),
-		"PUT /api/users/me/password": replyError(http.StatusUnprocessableEntity, shared.Error{
-			Code: shared.CodeValidationFailed, Fields: map[string]string{"current_password": "is wrong"},
-		}),
-	})
-	r := newRig(t)
-	p := &Profile{Env: newEnv(t, api, &vera)}
-	p.OnMount(r.ctx)
-	r.settle()
-	p.pw = passwordDraft{current: "guess-password", next: "new-password-1", repeat: "new-password-1"}
-	p.changePassword(r.stale, ev)
-	r.settle()
-	if got := render(t, p).one(t, "#current-password-error").Text(); got != "is wrong" {
-		t.Errorf("#current-password-error = %q", got)
 	}
 }

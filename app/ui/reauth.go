@@ -153,8 +153,9 @@ func wrongCode(err error) bool {
 
 // signInAgain is the Verify of the dialog shown when a session ended: it
 // signs username in again with the password and, for an account with a
-// second factor (the API answers mfa_required), the code — or, when no
-// code was asked, says that one is needed (ErrCodeNeeded).
+// second factor (the API answers mfa_required), the code (spaces and
+// dashes dropped) — or, when no code was asked, says that one is needed
+// (ErrCodeNeeded).
 func signInAgain(api *client.Client, username string) func(context.Context, ReauthAnswer) error {
 	return func(ctx context.Context, a ReauthAnswer) error {
 		_, err := api.Login(ctx, username, a.Password)
@@ -165,7 +166,11 @@ func signInAgain(api *client.Client, username string) func(context.Context, Reau
 		if a.Code == "" {
 			return ErrCodeNeeded
 		}
-		_, err = api.LoginMFA(ctx, mfa.Token, client.Code{OTP: a.Code})
+		otp, ok := sixDigits(a.Code)
+		if !ok {
+			return &shared.ValidationError{Fields: shared.FieldErrors{"otp": "enter the 6 digits your authenticator app shows"}}
+		}
+		_, err = api.LoginMFA(ctx, mfa.Token, client.Code{OTP: otp})
 		return err
 	}
 }

@@ -61,6 +61,7 @@ func load[T any](ctx app.Context, env *Env, key string, fetch func(context.Conte
 				if isScope(err) {
 					refreshMe(ctx, env)
 				}
+				noteRestriction(ctx, env, err)
 				done(ctx, nil, time.Time{}, err)
 			}
 		})
@@ -93,6 +94,7 @@ func write(ctx app.Context, env *Env, f func(context.Context) error, done func(c
 			if isScope(err) {
 				refreshMe(ctx, env)
 			}
+			noteRestriction(ctx, env, err)
 			if err != nil && isNetwork(err) && !env.Online() {
 				err = ErrOffline
 			}

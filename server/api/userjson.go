@@ -49,6 +49,9 @@ func appendUser(b []byte, u *shared.User) []byte {
 	if u.MustChangePassword {
 		b = append(b, `,"must_change_password":true`...)
 	}
+	if u.MustEnrollMFA {
+		b = append(b, `,"must_enroll_mfa":true`...)
+	}
 	b = append(b, `,"created_at":`...)
 	b = appendTime(b, u.CreatedAt)
 	b = append(b, `,"updated_at":`...)

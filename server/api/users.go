@@ -15,6 +15,8 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// Only who-am-I says so: the policy is about the caller's session.
+	u.MustEnrollMFA = s.auth.MustEnroll(principal(r))
 	writeUser(w, http.StatusOK, u)
 }
 

@@ -61,10 +61,17 @@ func (s *Service) Restriction(p *Principal) error {
 	switch {
 	case p.User.MustChangePassword:
 		return ErrPasswordChangeRequired
-	case s.cfg.MFA.requires(p.Role) && !p.User.MFA:
+	case s.MustEnroll(p):
 		return ErrEnrollmentRequired
 	}
 	return nil
+}
+
+// MustEnroll reports whether the MFA policy in force requires of the
+// principal a second factor they have not enrolled, whether or not a
+// password change comes first.
+func (s *Service) MustEnroll(p *Principal) bool {
+	return s.cfg.MFA.requires(p.Role) && !p.User.MFA
 }
 
 // RequireRecent returns *StepUpError unless the principal's session

@@ -232,6 +232,11 @@ func TestMFAPolicy(t *testing.T) {
 					must = tc.manager
 				}
 				_, c := e.newUser(role)
+				// Who-am-I says what the session must do, so that a client
+				// leads the user there without trying anything else first.
+				if me, err := c.Me(bg); err != nil || me.MustEnrollMFA != must {
+					t.Fatalf("%s under %s: who-am-I %+v, %v; want must_enroll_mfa %v", role, tc.policy, me, err, must)
+				}
 				_, err := c.Users(bg, client.UserQuery{})
 				if !must {
 					if err != nil {
@@ -252,6 +257,9 @@ func TestMFAPolicy(t *testing.T) {
 				e.enrol(c)
 				if _, err := c.Users(bg, client.UserQuery{}); err != nil {
 					t.Fatalf("%s after enrolling: %v", role, err)
+				}
+				if me, err := c.Me(bg); err != nil || me.MustEnrollMFA {
+					t.Fatalf("%s after enrolling: who-am-I %+v, %v; want no must_enroll_mfa", role, me, err)
 				}
 			}
 			if tc.policy == "off" {
@@ -275,8 +283,10 @@ func TestMFAPolicy(t *testing.T) {
 		tight := newEnvAt(t, e.clock, "GATEHOUSE_DATA_DIR="+dir, "GATEHOUSE_MFA=admins")
 		resp, body := tight.do("GET", shared.PathUsers, tok, nil, nil)
 		wantEnvelope(t, resp, body, http.StatusForbidden, shared.CodeMFAEnrollmentRequired)
-		if s := tight.status("GET", shared.PathMe, tok); s != http.StatusOK {
-			t.Fatalf("who-am-I of a restricted session: %d", s)
+		resp, body = tight.do("GET", shared.PathMe, tok, nil, nil)
+		var me shared.User
+		if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &me) != nil || !me.MustEnrollMFA {
+			t.Fatalf("who-am-I of a restricted session: %d %s; want must_enroll_mfa", resp.StatusCode, body)
 		}
 	})
 }
