@@ -163,6 +163,19 @@ var mainPages = []pageVisit{
 	{"profile", "/profile", "#profile-form"},
 }
 
+// checkReadable reports, naming the view, anything that scrolls sideways
+// and any text below 4.5:1 contrast, once the page has been quiet a moment.
+func (b *browser) checkReadable(view string) {
+	b.t.Helper()
+	b.waitQuiet(300 * time.Millisecond)
+	if over := eval[[]string](b, noSidewaysScroll); len(over) != 0 {
+		b.t.Errorf("%s: these scroll sideways: %q", view, over)
+	}
+	if low := eval[[]string](b, lowContrast); len(low) != 0 {
+		b.t.Errorf("%s: text below 4.5:1:\n%s", view, strings.Join(low, "\n"))
+	}
+}
+
 // lowContrast is a JavaScript expression listing the text whose contrast
 // with what is behind it is below 4.5:1 (WCAG AA): every element holding
 // text of its own, and form fields, as the browser computes their colours.
@@ -222,13 +235,7 @@ func TestMainPagesAtTwoWidthsLightAndDark(t *testing.T) {
 			b.colorScheme(scheme)
 			check := func(view string) {
 				t.Helper()
-				b.waitQuiet(300 * time.Millisecond)
-				if over := eval[[]string](b, noSidewaysScroll); len(over) != 0 {
-					t.Errorf("%s: these scroll sideways: %q", view, over)
-				}
-				if low := eval[[]string](b, lowContrast); len(low) != 0 {
-					t.Errorf("%s: text below 4.5:1:\n%s", view, strings.Join(low, "\n"))
-				}
+				b.checkReadable(view)
 				l := eval[float64](b, backgroundLuminance)
 				if (scheme == "dark") != (l < 0.05) {
 					t.Errorf("%s: the background's luminance is %.2f, not what %s mode wants", view, l, scheme)

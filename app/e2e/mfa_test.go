@@ -454,13 +454,7 @@ func TestMFAMandatoryEnrolment(t *testing.T) {
 	// On a phone, in the dark: nothing sideways, every text readable.
 	b.viewport(phoneWidth, phoneHeight, true)
 	b.colorScheme("dark")
-	b.waitQuiet(300 * time.Millisecond)
-	if over := eval[[]string](b, noSidewaysScroll); len(over) != 0 {
-		t.Errorf("at %d px these scroll sideways: %q", phoneWidth, over)
-	}
-	if low := eval[[]string](b, lowContrast); len(low) != 0 {
-		t.Errorf("text below 4.5:1:\n%s", strings.Join(low, "\n"))
-	}
+	b.checkReadable("setup-enrol-390-dark")
 	b.shot("mfa", "setup-enrol-390-dark", false)
 
 	b.waitFocus("#mfa-enrol-title")
@@ -504,13 +498,7 @@ func TestMFAScreensAtTwoWidthsLightAndDark(t *testing.T) {
 			b.colorScheme(scheme)
 			check := func(view string) {
 				t.Helper()
-				b.waitQuiet(300 * time.Millisecond)
-				if over := eval[[]string](b, noSidewaysScroll); len(over) != 0 {
-					t.Errorf("%s: these scroll sideways: %q", view, over)
-				}
-				if low := eval[[]string](b, lowContrast); len(low) != 0 {
-					t.Errorf("%s: text below 4.5:1:\n%s", view, strings.Join(low, "\n"))
-				}
+				b.checkReadable(view)
 				b.shot("mfa", view, readme[view])
 			}
 			widths := func(name, ready string) {
