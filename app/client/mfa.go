@@ -97,19 +97,39 @@ func (c *Client) Reauth(ctx context.Context, password, otp string) error {
 	if otp != "" {
 		form.Set("otp", otp)
 	}
+	_, err := c.reauth(ctx, form)
+	return err
+}
+
+// ReauthRecovery is Reauth for one who cannot reach the authenticator app:
+// the password and one of the recovery codes, which is spent. It returns
+// how many recovery codes remain.
+func (c *Client) ReauthRecovery(ctx context.Context, password, recoveryCode string) (left int, err error) {
+	tr, err := c.reauth(ctx, url.Values{"password": {password}, "recovery_code": {recoveryCode}})
+	if err != nil {
+		return 0, err
+	}
+	if tr.RecoveryCodesLeft == nil {
+		return 0, fmt.Errorf("client: POST %s: the answer does not say how many recovery codes remain", shared.PathReauth)
+	}
+	return *tr.RecoveryCodesLeft, nil
+}
+
+// reauth posts form to /api/reauth and stores the answer's access token.
+func (c *Client) reauth(ctx context.Context, form url.Values) (*shared.TokenResponse, error) {
 	tr := new(shared.TokenResponse)
 	err := c.do(ctx, &request{method: http.MethodPost, path: shared.PathReauth, body: []byte(form.Encode()),
 		contentType: "application/x-www-form-urlencoded", auth: true, out: tr})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if tr.AccessToken == "" {
-		return fmt.Errorf("client: POST %s: the answer has no access_token", shared.PathReauth)
+		return nil, fmt.Errorf("client: POST %s: the answer has no access_token", shared.PathReauth)
 	}
 	c.mu.Lock()
 	c.Tokens.SetToken(tr.AccessToken)
 	c.mu.Unlock()
-	return nil
+	return tr, nil
 }
 
 // StartTOTP begins enrolling an authenticator app: show the QR code (or the

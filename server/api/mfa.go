@@ -6,16 +6,17 @@ import (
 	"gatehouse/shared"
 )
 
-// reauth serves POST /api/reauth (form: password, otp): step-up per RFC
-// 9470 — the session's auth_time moves to now, and the answer is a fresh
-// access token carrying it (no refresh token).
+// reauth serves POST /api/reauth (form: password, and otp or
+// recovery_code): step-up per RFC 9470 — the session's auth_time moves to
+// now, and the answer is a fresh access token carrying it (no refresh
+// token; after a recovery code, how many remain).
 func (s *Server) reauth(w http.ResponseWriter, r *http.Request) {
 	form, err := parseForm(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	g, err := s.auth.Reauth(r.Context(), principal(r), form.Get("password"), form.Get("otp"), s.meta(r))
+	g, err := s.auth.Reauth(r.Context(), principal(r), form.Get("password"), form.Get("otp"), form.Get("recovery_code"), s.meta(r))
 	s.answerGrant(w, r, g, err, true, false)
 }
 

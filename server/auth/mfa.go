@@ -290,10 +290,24 @@ func (s *Service) completeMFA(ctx context.Context, token, otp, recovery string, 
 // code (nil). ErrBadCode when it is wrong or missing, *ThrottledError while
 // the account's codes are locked.
 func (s *Service) CheckCode(ctx context.Context, p *Principal, code string, m Meta) error {
+	_, err := s.checkFactor(ctx, p, code, "", m)
+	return err
+}
+
+// checkFactor is CheckCode with either a TOTP code or, for one who lost the
+// app, one of the recovery codes, which is then spent (and audited): left
+// is how many remain, nil unless one was used.
+func (s *Service) checkFactor(ctx context.Context, p *Principal, otp, recovery string, m Meta) (left *int, err error) {
+	if otp != "" && recovery != "" {
+		return nil, &RequestError{Reason: "send either otp or recovery_code"}
+	}
+	if len(otp) > 10 || len(recovery) > 40 {
+		return nil, &RequestError{Reason: "the code is too long"}
+	}
 	now := s.now()
 	var outcome error
-	err := s.store.Update(ctx, func(tx store.Tx) error {
-		outcome = nil
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		outcome, left = nil, nil
 		u, err := tx.LockUser(ctx, p.UserID)
 		if err != nil {
 			return err
@@ -301,7 +315,7 @@ func (s *Service) CheckCode(ctx context.Context, p *Principal, code string, m Me
 		if !u.TOTP.Enabled() {
 			return nil
 		}
-		if code == "" {
+		if otp == "" && recovery == "" {
 			outcome = fmt.Errorf("%w: a code from your authenticator app is required", ErrBadCode)
 			return nil
 		}
@@ -309,7 +323,15 @@ func (s *Service) CheckCode(ctx context.Context, p *Principal, code string, m Me
 		if outcome, err = s.reserveCode(ctx, tx, u, m.IP, now); err != nil || outcome != nil {
 			return err
 		}
-		right, err := s.checkCode(ctx, tx, u, code, now)
+		var (
+			right bool
+			n     int
+		)
+		if otp != "" {
+			right, err = s.checkCode(ctx, tx, u, otp, now)
+		} else {
+			right, n, err = tx.ConsumeRecoveryCode(ctx, u.ID, hashRecoveryCode(recovery))
+		}
 		if err != nil {
 			return err
 		}
@@ -317,19 +339,28 @@ func (s *Service) CheckCode(ctx context.Context, p *Principal, code string, m Me
 			outcome = ErrBadCode
 			return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionMFACode, IP: m.IP, Outcome: shared.OutcomeFailed, Detail: "wrong code"})
 		}
+		if recovery != "" {
+			left = &n
+			err := tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionRecoveryUsed, IP: m.IP, Outcome: shared.OutcomeOK, Detail: fmt.Sprintf("%d left", n)})
+			if err != nil {
+				return err
+			}
+		}
 		return release(ctx, tx, []key{ck}, true)
 	})
 	if err != nil {
-		return fmt.Errorf("check code: %w", err)
+		return nil, fmt.Errorf("check code: %w", err)
 	}
-	return outcome
+	return left, outcome
 }
 
 // Reauth re-authenticates the principal's session for sensitive actions
 // (RFC 9470 step-up): the password (throttled per session, like a current
-// password) and, when the user has a factor, a code. It moves the
-// session's auth_time to now and answers a fresh access token carrying it.
-func (s *Service) Reauth(ctx context.Context, p *Principal, password, code string, m Meta) (*Grant, error) {
+// password) and, when the user has a factor, a TOTP code or else one of
+// the recovery codes (spent, so that someone who lost the app can still
+// confirm — and then set up a new one). It moves the session's auth_time
+// to now and answers a fresh access token carrying it.
+func (s *Service) Reauth(ctx context.Context, p *Principal, password, otp, recovery string, m Meta) (*Grant, error) {
 	fail := func(detail string) {
 		s.audit(ctx, &shared.AuditEvent{ActorID: p.UserID, Actor: p.Username, Action: shared.ActionReauth, Target: "session " + p.SessionID, IP: m.IP, Outcome: shared.OutcomeFailed, Detail: detail})
 	}
@@ -342,7 +373,8 @@ func (s *Service) Reauth(ctx context.Context, p *Principal, password, code strin
 		}
 		return nil, err
 	}
-	if err := s.CheckCode(ctx, p, code, m); err != nil {
+	left, err := s.checkFactor(ctx, p, otp, recovery, m)
+	if err != nil {
 		if errors.Is(err, ErrBadCode) {
 			fail("wrong code")
 		}
@@ -350,7 +382,7 @@ func (s *Service) Reauth(ctx context.Context, p *Principal, password, code strin
 	}
 	now := s.now()
 	var sess *store.Session
-	err := s.store.Update(ctx, func(tx store.Tx) error {
+	err = s.store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if sess, err = tx.LockSession(ctx, p.SessionID); err != nil {
 			return err
@@ -370,7 +402,12 @@ func (s *Service) Reauth(ctx context.Context, p *Principal, password, code strin
 	if err != nil {
 		return nil, fmt.Errorf("reauth: %w", err)
 	}
-	return s.grant(sess, now)
+	g, err := s.grant(sess, now)
+	if err != nil {
+		return nil, err
+	}
+	g.RecoveryCodesLeft = left
+	return g, nil
 }
 
 // StartTOTP begins enrolling a TOTP factor for the principal: a new

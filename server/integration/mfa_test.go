@@ -382,6 +382,51 @@ func stepUp(t *testing.T, settings ...string) {
 			t.Fatalf("amr %v after a re-authentication with a code, of %s", amr, me.Username)
 		}
 	})
+	t.Run("without the app, a recovery code re-authenticates once", func(t *testing.T) {
+		_, c := e.newUser(shared.RoleManager)
+		_, codes := e.enrol(c)
+		e.clock.Advance(6 * time.Minute)
+		before := authTime(t, c.Tokens.Token())
+		left, err := c.ReauthRecovery(bg, userPassword, codes[0])
+		if err != nil || left != len(codes)-1 {
+			t.Fatalf("reauth with a recovery code: %d left, %v; want %d", left, err, len(codes)-1)
+		}
+		if !authTime(t, c.Tokens.Token()).After(before) {
+			t.Fatal("a recovery code did not move auth_time")
+		}
+		if _, err := c.NewRecoveryCodes(bg); err != nil {
+			t.Fatalf("a step-up action after re-authenticating with a recovery code: %v", err)
+		}
+		e.clock.Advance(6 * time.Minute)
+		_, err = c.ReauthRecovery(bg, userPassword, codes[1]) // replaced by the new ones
+		wantField(t, *wantAPIError(t, err, http.StatusUnauthorized, shared.CodeInvalidGrant), "recovery_code")
+		_, err = c.ReauthRecovery(bg, "not-the-password", codes[2])
+		wantField(t, *wantAPIError(t, err, http.StatusUnauthorized, shared.CodeInvalidGrant), "password")
+		form := url.Values{"password": {userPassword}, "otp": {"123456"}, "recovery_code": {codes[2]}}
+		resp, body := e.do("POST", shared.PathReauth, c.Tokens.Token(), formHeader, strings.NewReader(form.Encode()))
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("both a code and a recovery code: %d %s", resp.StatusCode, body)
+		}
+		who, _ := c.Me(bg)
+		var used []string
+		for _, ev := range e.audit(shared.ActionRecoveryUsed) {
+			if ev.Actor == who.Username {
+				used = append(used, ev.Detail)
+			}
+		}
+		if strings.Join(used, ",") != "9 left" {
+			t.Fatalf("recovery-code-used audit events %q, want one saying 9 left", used)
+		}
+	})
+	t.Run("a recovery code is spent once at re-authentication", func(t *testing.T) {
+		_, c := e.newUser(shared.RoleManager)
+		_, codes := e.enrol(c)
+		if _, err := c.ReauthRecovery(bg, userPassword, codes[3]); err != nil {
+			t.Fatalf("first use: %v", err)
+		}
+		_, err := c.ReauthRecovery(bg, userPassword, codes[3])
+		wantField(t, *wantAPIError(t, err, http.StatusUnauthorized, shared.CodeInvalidGrant), "recovery_code")
+	})
 	t.Run("removing and re-enrolling one's own factor need a recent sign-in", func(t *testing.T) {
 		_, c := e.newUser(shared.RoleViewer)
 		e.enrol(c)
