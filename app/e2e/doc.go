@@ -36,7 +36,9 @@
 // that must change a password or enrol first; its screens go to
 // .screenshots/mfa/. stepup_test.go covers changes that need a recent
 // sign-in: the password (and code) asked over the page, the change then
-// saved, and an admin resetting another user's second factor.
+// saved, someone without their phone confirming with a recovery code and
+// setting up a new one, and an admin resetting another user's second
+// factor.
 //
 // The test files build only for the host (not js/wasm): they drive a
 // browser, they do not run in one.

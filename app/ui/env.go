@@ -125,9 +125,11 @@ func (e *Env) Write(f func() error) error {
 
 // Forget drops everything this browser holds of the signed-in user: the
 // token, the cached views and the profile; a change waiting for the
-// password to be confirmed fails. Logout calls it.
+// password to be confirmed fails, and the note on recovery codes left
+// goes. Logout calls it.
 func (e *Env) Forget() {
 	e.stepUp.cancel()
+	e.stepUp.noteLeft(nil)
 	e.Tokens.Clear()
 	e.Cache.Clear()
 	e.mu.Lock()

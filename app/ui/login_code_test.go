@@ -343,7 +343,14 @@ func TestSignInAgainTakesTheCode(t *testing.T) {
 	if err := again(context.Background(), ReauthAnswer{Password: "right-password"}); !errors.Is(err, ErrCodeNeeded) {
 		t.Errorf("no code: %v", err)
 	}
+	if err := again(context.Background(), ReauthAnswer{Password: "right-password", Code: "abcd-efgh-jkmn-zzzz", Recovery: true}); !wrongCode(err) {
+		t.Errorf("a wrong recovery code: %v", err)
+	}
 	if err := again(context.Background(), ReauthAnswer{Password: "right-password", Code: "123 456"}); err != nil || !env.SignedIn() {
 		t.Errorf("the right code: %v, signed in %v", err, env.SignedIn())
+	}
+	env.Forget()
+	if err := again(context.Background(), ReauthAnswer{Password: "right-password", Code: " abcd-efgh-jkmn-pqrs ", Recovery: true}); err != nil || !env.SignedIn() {
+		t.Errorf("the right recovery code: %v, signed in %v", err, env.SignedIn())
 	}
 }

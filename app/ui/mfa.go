@@ -11,8 +11,10 @@ import (
 // twoStep is the profile's "Two-step verification" section (#two-step):
 // whether signing in asks for a code from an authenticator app (the
 // signed-in user's mfa), and what to do about it — set it up (totpEnrol,
-// then the recovery codes shown once), make new recovery codes, or turn
-// it off (after a confirmation). The last two need a recent sign-in: the
+// then the recovery codes shown once), set it up again on a new phone
+// (the old app works until the new one is confirmed), make new recovery
+// codes, or turn it off (after a confirmation). The last three need a
+// recent sign-in: the
 // API client asks for the password again when the server says so, and
 // this section only shows what fails. A plain widget (widget.go) of the
 // Profile page.
@@ -25,6 +27,7 @@ type twoStep struct {
 	err   string
 	msg   string
 	busy  bool
+	again bool // the set-up replaces the app in use (a new phone)
 	confirmer
 }
 
@@ -37,19 +40,29 @@ const (
 	twoStepNewCodes               // new recovery codes show
 )
 
-func (t *twoStep) setUp(ctx app.Context, e app.Event) {
-	t.phase, t.err, t.msg = twoStepEnrolling, "", ""
+func (t *twoStep) setUp(ctx app.Context, e app.Event)    { t.begin(ctx, false) }
+func (t *twoStep) newPhone(ctx app.Context, e app.Event) { t.begin(ctx, true) }
+
+// begin starts the set-up: the first, or again for a new phone.
+func (t *twoStep) begin(ctx app.Context, again bool) {
+	t.phase, t.err, t.msg, t.again = twoStepEnrolling, "", "", again
+	t.enrol.again = again
 	t.enrol.start(t.o.live(ctx), t.env)
 }
 
 func (t *twoStep) cancelled(ctx app.Context) {
 	t.phase = twoStepIdle
-	focusAfterRender(ctx, "mfa-setup")
+	back := "mfa-setup"
+	if t.again {
+		back = "mfa-new-phone"
+	}
+	focusAfterRender(ctx, back)
 }
 
 func (t *twoStep) enrolled(ctx app.Context, codes []string) {
 	t.phase = twoStepCodes
 	t.codes.show(ctx, codes, t.username())
+	t.env.stepUp.noteLeft(nil) // a count of the old codes is untrue now
 	amendMe(t.env, func(u *shared.User) { u.MFA, u.MustEnrollMFA = true, false })
 }
 
@@ -63,10 +76,13 @@ func (t *twoStep) username() string {
 
 func (t *twoStep) saved(ctx app.Context) {
 	t.msg = "Two-step verification is on: signing in now asks for a code from your app after your password."
-	if t.phase == twoStepNewCodes {
+	switch {
+	case t.phase == twoStepNewCodes:
 		t.msg = "Your new recovery codes are in use; the old ones no longer work."
+	case t.again:
+		t.msg = "Two-step verification now uses your new phone: the old app's codes and your old recovery codes no longer work."
 	}
-	t.phase, t.codes = twoStepIdle, recoveryCodes{}
+	t.phase, t.codes, t.again = twoStepIdle, recoveryCodes{}, false
 	focusAfterRender(t.o.live(ctx), "two-step-title")
 }
 
@@ -88,6 +104,7 @@ func (t *twoStep) newCodes(ctx app.Context, e app.Event) {
 		}
 		t.phase = twoStepNewCodes
 		t.codes.show(ctx, codes, t.username())
+		env.stepUp.noteLeft(nil)
 	})
 }
 
@@ -166,6 +183,7 @@ func (t *twoStep) body(me *shared.User, on bool) app.UI {
 		return nil
 	case on:
 		return app.Div().Class("actions").Body(
+			button("mfa-new-phone", "btn", "Set up on a new phone", t.busy, t.newPhone),
 			button("mfa-new-codes", "btn", "New recovery codes", t.busy, t.newCodes),
 			button("mfa-remove", "btn danger", "Turn off", t.busy, t.askRemove),
 		)

@@ -22,6 +22,7 @@ type totpEnrol struct {
 	started  bool
 	starting bool
 	busy     bool
+	again    bool // a new phone replaces the app in use, which works until confirmed
 	err      string
 	errs     map[string]string
 }
@@ -31,7 +32,7 @@ func (t *totpEnrol) start(ctx app.Context, env *Env) {
 	if t.starting {
 		return
 	}
-	*t = totpEnrol{started: true, starting: true}
+	*t = totpEnrol{started: true, starting: true, again: t.again}
 	var en *shared.TOTPEnrolment
 	write(ctx, env, func(c context.Context) (err error) {
 		en, err = env.API.StartTOTP(c)
@@ -116,8 +117,15 @@ func (t *totpEnrol) steps(o owner, env *Env, onEnrolled func(app.Context, []stri
 		e.PreventDefault()
 		t.confirm(o.live(ctx), env, onEnrolled)
 	}
+	title, turnOn := "Set up your authenticator app", "Turn on"
+	var keeps app.UI
+	if t.again {
+		title, turnOn = "Set up your new phone", "Switch to this app"
+		keeps = app.P().Class("muted").ID("mfa-keeps").Text("Until you finish, the app you use now keeps working. Once you switch, its codes and your recovery codes stop working, and you get new recovery codes.")
+	}
 	return app.Div().Class("mfa-steps").Body(
-		app.H3().ID("mfa-enrol-title").TabIndex(-1).Text("Set up your authenticator app"),
+		app.H3().ID("mfa-enrol-title").TabIndex(-1).Text(title),
+		keeps,
 		app.P().Text("1. Open an authenticator app on your phone (such as Google Authenticator, Microsoft Authenticator, 1Password or Aegis) and scan this code:"),
 		app.Img().Class("qr").ID("mfa-qr").Src("%s", en.QR).Alt("QR code that adds Gatehouse to an authenticator app"),
 		app.P().Text("2. Or, if you cannot scan it, type this key into the app:"),
@@ -128,7 +136,7 @@ func (t *totpEnrol) steps(o owner, env *Env, onEnrolled func(app.Context, []stri
 			formRow("3. Enter the 6-digit code the app now shows", "mfa-confirm-code", invalid(app.Input().Type("text").ID("mfa-confirm-code").
 				Attr("autocomplete", "one-time-code").Attr("inputmode", "numeric").
 				Value(t.code).OnInput(into(&t.code)), "mfa-confirm-code", t.errs["otp"]), t.errs["otp"]),
-			app.Div().Class("actions").Body(submitButton("mfa-confirm", "Turn on", "Checking…", t.busy), cancel),
+			app.Div().Class("actions").Body(submitButton("mfa-confirm", turnOn, "Checking…", t.busy), cancel),
 		),
 	)
 }

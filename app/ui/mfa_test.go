@@ -182,10 +182,15 @@ func TestTwoStepNewCodesAndTurningOff(t *testing.T) {
 		t.Error("an enrolled account is offered to set up")
 	}
 
+	two := 2
+	env.stepUp.noteLeft(&two)
 	ts.newCodes(r.stale, ev)
 	r.settle()
 	if n := view().count(t, "#recovery-codes code"); n != 10 {
 		t.Fatalf("%d new codes shown, want 10", n)
+	}
+	if env.stepUp.recoveryLeft() != nil {
+		t.Error("the count of the old recovery codes still shows beside the new ones")
 	}
 	ts.saved(r.stale)
 	if !strings.Contains(ts.msg, "old ones no longer work") {
@@ -217,6 +222,13 @@ func TestTwoStepNewCodesAndTurningOff(t *testing.T) {
 	}
 	if !strings.Contains(ts.msg, "is off") || ts.err != "" {
 		t.Errorf("after turning off: message %q, error %q", ts.msg, ts.err)
+	}
+
+	// Signing out forgets a count of recovery codes, with the rest.
+	env.stepUp.noteLeft(&two)
+	env.Forget()
+	if env.stepUp.recoveryLeft() != nil {
+		t.Error("the count of recovery codes outlives the sign-out")
 	}
 }
 
@@ -258,5 +270,68 @@ func TestRecoveryCodesDownload(t *testing.T) {
 	rc.copy(r.ctx) // no clipboard outside a browser
 	if !strings.Contains(rc.status, "did not allow copying") {
 		t.Errorf("a failed copy says %q", rc.status)
+	}
+}
+
+// Someone with a new phone sets it up again from the profile: the set-up
+// says the app in use keeps working until the switch, confirms with
+// "Switch to this app", and then says the old codes stopped working;
+// cancelling puts focus back on the button that began it.
+func TestTwoStepNewPhone(t *testing.T) {
+	on := vera
+	on.MFA = true
+	api := mfaAPI(t, on, nil)
+	r := newRig(t)
+	env := newEnv(t, api, &on)
+	ts, host := &twoStep{}, &pageCtx{}
+	host.mounted(r.ctx)
+	view := func() *node { t.Helper(); return parse(t, app.HTMLString(ts.ui(host, env))) }
+	view().one(t, "button#mfa-new-phone")
+
+	ts.newPhone(r.stale, ev)
+	r.settle()
+	dom := view()
+	if got := dom.one(t, "#mfa-enrol-title").Text(); got != "Set up your new phone" {
+		t.Errorf("#mfa-enrol-title = %q", got)
+	}
+	dom.one(t, "#mfa-keeps")
+	if got := dom.one(t, "#mfa-confirm").Text(); got != "Switch to this app" {
+		t.Errorf("#mfa-confirm = %q", got)
+	}
+	ts.cancelled(r.stale)
+	if ts.phase != twoStepIdle {
+		t.Fatal("cancel left the set-up open")
+	}
+
+	ts.newPhone(r.stale, ev)
+	r.settle()
+	eight := 8
+	env.stepUp.noteLeft(&eight) // the step-up took a recovery code
+	ts.enrol.code = "123456"
+	ts.enrol.confirm(host.live(r.stale), env, ts.enrolled)
+	r.settle()
+	if n := view().count(t, "#recovery-codes code"); n != 10 {
+		t.Fatalf("%d new recovery codes shown, want 10", n)
+	}
+	if env.stepUp.recoveryLeft() != nil {
+		t.Error("the count of the old recovery codes still shows beside the new ones")
+	}
+	ts.saved(r.stale)
+	if !strings.Contains(ts.msg, "new phone") || !strings.Contains(ts.msg, "no longer work") {
+		t.Errorf("after the switch: %q", ts.msg)
+	}
+	if n := len(api.callsTo("POST", "/api/users/me/mfa/totp")); n != 2 {
+		t.Errorf("%d set-ups started, want 2", n)
+	}
+
+	// A first set-up afterwards (after turning it off) is worded as one.
+	ts.again = false
+	off := on
+	off.MFA = false
+	env.SetMe(&off)
+	ts.setUp(r.stale, ev)
+	r.settle()
+	if view().count(t, "#mfa-keeps") != 0 || ts.enrol.again {
+		t.Error("a first set-up speaks of a new phone")
 	}
 }

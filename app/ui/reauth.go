@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -14,8 +15,24 @@ import (
 // ReauthAnswer is what the person typed into the Reauth dialog.
 type ReauthAnswer struct {
 	Password string
-	// Code is the one-time code, asked only with Reauth.AskCode.
-	Code string
+	// Code is the one-time code, asked only with Reauth.AskCode — or, with
+	// Recovery, one of the recovery codes (the app is out of reach).
+	Code     string
+	Recovery bool
+}
+
+// factor returns the code as the API takes it: a TOTP code without the
+// spaces and dashes people type, or a recovery code trimmed. A malformed
+// TOTP code is a validation error on otp, found before any request.
+func (a ReauthAnswer) factor() (client.Code, error) {
+	if a.Recovery {
+		return client.Code{Recovery: strings.TrimSpace(a.Code)}, nil
+	}
+	otp, ok := sixDigits(a.Code)
+	if !ok {
+		return client.Code{}, &shared.ValidationError{Fields: shared.FieldErrors{"otp": "enter the 6 digits your authenticator app shows"}}
+	}
+	return client.Code{OTP: otp}, nil
 }
 
 // ErrCodeNeeded is returned by a Reauth's Verify when the password was
@@ -29,9 +46,10 @@ var ErrCodeNeeded = errors.New("ui: a one-time code is needed as well")
 // the page stays where it is, in memory. It knows nothing of why it asks
 // or what checks the answer: Verify does (signing in again when a session
 // ended, signInAgain; POST /api/reauth for a step-up, StepUp), and AskCode
-// adds a one-time code field (#reauth-code) for a second factor. The
-// password and code live in the component only, and are dropped once
-// checked, right or wrong.
+// adds a one-time code field (#reauth-code) for a second factor, which a
+// link (#reauth-recovery) turns into a recovery code field for one whose
+// phone is out of reach. The password and code live in the component
+// only, and are dropped once checked, right or wrong.
 type Reauth struct {
 	app.Compo
 
@@ -51,6 +69,7 @@ type Reauth struct {
 	OnDone, OnCancel func(app.Context)
 
 	password, code string
+	recovery       bool // the code field takes a recovery code
 	needCode       bool // Verify said a code is needed although AskCode is not set
 	errs           map[string]string
 	err            string
@@ -89,7 +108,7 @@ func (r *Reauth) submit(ctx app.Context, e app.Event) {
 	if r.password == "" {
 		f.Add("password", "is required")
 	}
-	if r.asksCode() && r.code == "" {
+	if r.asksCode() && strings.TrimSpace(r.code) == "" {
 		f.Add("otp", "is required")
 	}
 	if r.err, r.errs = formError(f.Err()); r.errs != nil {
@@ -98,7 +117,7 @@ func (r *Reauth) submit(ctx app.Context, e app.Event) {
 	}
 	r.busy = true
 	ctx = r.live(ctx)
-	answer := ReauthAnswer{Password: r.password, Code: r.code}
+	answer := ReauthAnswer{Password: r.password, Code: r.code, Recovery: r.asksCode() && r.recovery}
 	ctx.Async(func() {
 		err := r.Verify(context.Background(), answer)
 		ctx.Dispatch(func(ctx app.Context) {
@@ -113,7 +132,7 @@ func (r *Reauth) submit(ctx app.Context, e app.Event) {
 				return
 			}
 			if err != nil {
-				r.err, r.errs = reauthError(err, answer.Code != "")
+				r.err, r.errs = reauthError(err, answer)
 				focusAfterRender(ctx, "reauth-password") // both are asked again
 				return
 			}
@@ -128,13 +147,32 @@ func (r *Reauth) submit(ctx app.Context, e app.Event) {
 // asksCode reports whether the dialog shows the code field.
 func (r *Reauth) asksCode() bool { return r.AskCode || r.needCode }
 
-// reauthError puts a failed check into words: a wrong password is the
-// password's fault, not a username's; when a code was sent and the server
-// says the code is wrong, the code's. (The API answers both 401
-// invalid_grant; its fields name the input that was wrong.)
-func reauthError(err error, sentCode bool) (string, map[string]string) {
-	if sentCode && wrongCode(err) {
+// toggleRecovery switches the code field between the app's code and a
+// recovery code, keeping the password typed.
+func (r *Reauth) toggleRecovery(ctx app.Context, e app.Event) {
+	if r.busy {
+		return
+	}
+	r.recovery, r.code = !r.recovery, ""
+	setInputValue("reauth-code", "")
+	delete(r.errs, "otp")
+	focusAfterRender(ctx, "reauth-code")
+}
+
+// reauthError puts a failed check of the answer a into words: a wrong
+// password is the password's fault, not a username's; when a code was sent
+// and the server says the code is wrong, the code's (shown on the code
+// field, "otp", whichever kind it took). The API answers both 401
+// invalid_grant; its fields name the input that was wrong.
+func reauthError(err error, a ReauthAnswer) (string, map[string]string) {
+	switch {
+	case a.Code != "" && a.Recovery && wrongCode(err):
+		return "", map[string]string{"otp": "is not one of your recovery codes, or was used already"}
+	case a.Code != "" && wrongCode(err):
 		return "", map[string]string{"otp": "is not the right code, or was used already: wait for the next one"}
+	}
+	if errs := FieldErrors(err); errs["recovery_code"] != "" {
+		return "", map[string]string{"otp": errs["recovery_code"]}
 	}
 	var e *shared.Error
 	if errors.As(err, &e) && e.Code == shared.CodeInvalidGrant && e.Status == http.StatusUnauthorized {
@@ -143,19 +181,20 @@ func reauthError(err error, sentCode bool) (string, map[string]string) {
 	return formError(err)
 }
 
-// wrongCode reports whether err is the API's refusal of a one-time code:
-// a 401 invalid_grant whose fields name the code rather than the password.
+// wrongCode reports whether err is the API's refusal of a one-time or
+// recovery code: a 401 invalid_grant whose fields name the code rather
+// than the password.
 func wrongCode(err error) bool {
 	var e *shared.Error
 	return errors.As(err, &e) && e.Code == shared.CodeInvalidGrant && e.Status == http.StatusUnauthorized &&
-		e.Fields["otp"] != ""
+		(e.Fields["otp"] != "" || e.Fields["recovery_code"] != "")
 }
 
 // signInAgain is the Verify of the dialog shown when a session ended: it
 // signs username in again with the password and, for an account with a
 // second factor (the API answers mfa_required), the code (spaces and
-// dashes dropped) — or, when no code was asked, says that one is needed
-// (ErrCodeNeeded).
+// dashes dropped) or a recovery code — or, when no code was asked, says
+// that one is needed (ErrCodeNeeded).
 func signInAgain(api *client.Client, username string) func(context.Context, ReauthAnswer) error {
 	return func(ctx context.Context, a ReauthAnswer) error {
 		_, err := api.Login(ctx, username, a.Password)
@@ -166,13 +205,31 @@ func signInAgain(api *client.Client, username string) func(context.Context, Reau
 		if a.Code == "" {
 			return ErrCodeNeeded
 		}
-		otp, ok := sixDigits(a.Code)
-		if !ok {
-			return &shared.ValidationError{Fields: shared.FieldErrors{"otp": "enter the 6 digits your authenticator app shows"}}
+		code, err := a.factor()
+		if err != nil {
+			return err
 		}
-		_, err = api.LoginMFA(ctx, mfa.Token, client.Code{OTP: otp})
+		_, err = api.LoginMFA(ctx, mfa.Token, code)
 		return err
 	}
+}
+
+// codeRow draws the code field — the app's code or, switched, a recovery
+// code — and the link that switches.
+func (r *Reauth) codeRow() app.UI {
+	label, complete, keys := "One-time code", "one-time-code", "numeric"
+	other, otherID := "Use a recovery code instead", "reauth-recovery"
+	if r.recovery {
+		label, complete, keys = "Recovery code (each works once)", "off", "text"
+		other, otherID = "Use the code from your app instead", "reauth-use-app"
+	}
+	return app.Div().Body(
+		formRow(label, "reauth-code", invalid(app.Input().Type("text").ID("reauth-code").
+			Attr("autocomplete", complete).Attr("inputmode", keys).Attr("autocapitalize", "none").Attr("spellcheck", "false").
+			Value(r.code).OnInput(r.ValueTo(&r.code)),
+			"reauth-code", r.errs["otp"]), r.errs["otp"]),
+		button(otherID, "btn link", other, r.busy, r.toggleRecovery),
+	)
 }
 
 // Render draws the dialog.
@@ -191,11 +248,7 @@ func (r *Reauth) Render() app.UI {
 			formRow("Password", "reauth-password", invalid(app.Input().Type("password").ID("reauth-password").
 				Attr("autocomplete", "current-password").Value(r.password).OnInput(r.ValueTo(&r.password)).AutoFocus(true),
 				"reauth-password", r.errs["password"]), r.errs["password"]),
-			app.If(r.asksCode(), func() app.UI {
-				return formRow("One-time code", "reauth-code", invalid(app.Input().Type("text").ID("reauth-code").
-					Attr("autocomplete", "one-time-code").Attr("inputmode", "numeric").Value(r.code).OnInput(r.ValueTo(&r.code)),
-					"reauth-code", r.errs["otp"]), r.errs["otp"])
-			}),
+			app.If(r.asksCode(), r.codeRow),
 			app.Div().Class("actions").Body(
 				submitButton("reauth-submit", "Continue", "Checking…", r.busy),
 				button("reauth-cancel", "btn", cmpOr(r.Cancel, "Sign out instead"), r.busy, r.cancelClick),

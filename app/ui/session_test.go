@@ -222,6 +222,21 @@ func TestReauthDialog(t *testing.T) {
 		if len(got) != 1 || got[0] != (ReauthAnswer{Password: "right", Code: "123456"}) {
 			t.Errorf("sent %+v", got)
 		}
+		// Without the phone: a recovery code, sent as one.
+		d.toggleRecovery(r.stale, ev)
+		dom := render(t, d)
+		dom.one(t, "button#reauth-use-app")
+		if got := dom.one(t, `label[for="reauth-code"]`).Text(); !strings.Contains(got, "Recovery code") {
+			t.Errorf("the code field is labelled %q", got)
+		}
+		d.password, d.code = "right", "aaaa-bbbb"
+		d.submit(r.stale, ev)
+		r.settle()
+		if len(got) != 2 || got[1] != (ReauthAnswer{Password: "right", Code: "aaaa-bbbb", Recovery: true}) {
+			t.Errorf("sent %+v", got)
+		}
+		d.toggleRecovery(r.stale, ev)
+		render(t, d).one(t, "button#reauth-recovery")
 	})
 }
 

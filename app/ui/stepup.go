@@ -52,6 +52,10 @@ type stepUps struct {
 	// again; nil while none is on the page. host tells the widgets apart.
 	notify func()
 	host   uint64
+	// left is how many recovery codes remain after one confirmed a
+	// change, noted (by StepUp) until dismissed or until new codes make
+	// it untrue; nil otherwise.
+	left *int
 }
 
 // stepUpAsk is one question for the password, and the changes waiting
@@ -160,6 +164,26 @@ func (s *stepUps) finish(a *stepUpAsk, err error) bool {
 		notify()
 	}
 	return true
+}
+
+// noteLeft records how many recovery codes remain after one confirmed a
+// change (nil: forget it, as new codes or dismissing it do), and has the
+// widget draw again.
+func (s *stepUps) noteLeft(n *int) {
+	s.mu.Lock()
+	s.left = n
+	notify := s.notify
+	s.mu.Unlock()
+	if notify != nil {
+		notify()
+	}
+}
+
+// recoveryLeft is the count noteLeft recorded, nil when none is.
+func (s *stepUps) recoveryLeft() *int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.left
 }
 
 // cancel gives up the open question, if any: signing out does.

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
@@ -37,9 +38,35 @@ func (s *StepUp) OnDismount() {
 	}
 }
 
-// Render draws the dialog while a question is open.
+// Render draws the dialog while a question is open, and the note on the
+// recovery codes left after one was used to confirm.
 func (s *StepUp) Render() app.UI {
-	return slot(s.dialog())
+	return app.Div().Class("step-up").Body(slot(s.dialog()), slot(s.leftNote()))
+}
+
+// leftNote says how many recovery codes remain after one confirmed a
+// change — as the sign-in does — with a way to the profile to make new
+// ones, and a button to dismiss it.
+func (s *StepUp) leftNote() app.UI {
+	left := s.Env.stepUp.recoveryLeft()
+	if left == nil || s.Env.stepUp.pending() != nil {
+		return nil
+	}
+	says := fmt.Sprintf("You confirmed with a recovery code. You have %d recovery codes left.", *left)
+	switch *left {
+	case 0:
+		says = "You confirmed with your last recovery code."
+	case 1:
+		says = "You confirmed with a recovery code. You have 1 recovery code left."
+	}
+	if *left <= fewRecoveryCodes {
+		says += " Make new ones in your profile, or set up two-step verification on a new phone."
+	}
+	return app.Div().Class("banner warning recovery-used").ID("stepup-recovery-left").Attr("role", "status").Body(
+		app.Span().Text(says),
+		app.A().Class("btn link").ID("stepup-profile").Href("/profile#two-step").Text("Your profile"),
+		button("stepup-dismiss", "btn link", "Dismiss", false, func(ctx app.Context, e app.Event) { s.Env.stepUp.noteLeft(nil) }),
+	)
 }
 
 func (s *StepUp) dialog() app.UI {
@@ -60,7 +87,10 @@ func (s *StepUp) dialog() app.UI {
 		Cancel:   "Cancel",
 		AskCode:  hasCode,
 		Verify: func(ctx context.Context, ans ReauthAnswer) error {
-			err := env.API.Reauth(ctx, ans.Password, ans.Code)
+			left, err := s.reauth(ctx, ans)
+			if left != nil {
+				env.stepUp.noteLeft(left)
+			}
 			if _, ended := sessionEnded(err); ended {
 				// The change fails as the session is over, and its page
 				// asks to sign in again (askAgain): a new session is
@@ -76,6 +106,27 @@ func (s *StepUp) dialog() app.UI {
 		OnDone:   func(app.Context) { env.stepUp.finish(a, nil) },
 		OnCancel: func(app.Context) { env.stepUp.finish(a, declined(a.maxAge)) },
 	}
+}
+
+// reauth sends the answer: the password alone, with the app's code, or
+// with a recovery code — and then says how many of those remain (the
+// dialog closes at once, so leftNote tells).
+func (s *StepUp) reauth(ctx context.Context, ans ReauthAnswer) (left *int, err error) {
+	if ans.Code == "" {
+		return nil, s.Env.API.Reauth(ctx, ans.Password, "")
+	}
+	code, err := ans.factor()
+	if err != nil {
+		return nil, err
+	}
+	if code.Recovery == "" {
+		return nil, s.Env.API.Reauth(ctx, ans.Password, code.OTP)
+	}
+	n, err := s.Env.API.ReauthRecovery(ctx, ans.Password, code.Recovery)
+	if err != nil {
+		return nil, err
+	}
+	return &n, nil
 }
 
 // refocusAfterDecline puts focus back on the control with id (the form's

@@ -200,6 +200,14 @@ func newStepUpAPI(t *testing.T, me shared.User, code string, extra map[string]ht
 			switch {
 			case r.FormValue("password") != "alice-password":
 				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "the password is wrong", Fields: map[string]string{"password": "is not the right password"}})(w, r)
+			case code != "" && r.FormValue("recovery_code") != "":
+				if r.FormValue("recovery_code") != "aaaa-bbbb" || r.FormValue("otp") != "" {
+					replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code", Fields: map[string]string{"recovery_code": "is wrong or was used already"}})(w, r)
+					return
+				}
+				s.recent.Store(true)
+				left := 2
+				reply(shared.TokenResponse{AccessToken: fakeToken(time.Now().Add(time.Hour), "s1"), TokenType: "bearer", ExpiresIn: 3600, RecoveryCodesLeft: &left})(w, r)
 			case code != "" && r.FormValue("otp") == "":
 				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code: a code from your authenticator app is required", Fields: map[string]string{"otp": "is wrong or was used already"}})(w, r)
 			case code != "" && r.FormValue("otp") != code:
@@ -279,7 +287,7 @@ func TestStepUpSavesTheRoleChange(t *testing.T) {
 	d := stepUpDialog(t, env)
 	if err := d.Verify(context.Background(), ReauthAnswer{Password: "wrong"}); err == nil {
 		t.Fatal("a wrong password was taken")
-	} else if _, fields := reauthError(err, false); fields["password"] == "" {
+	} else if _, fields := reauthError(err, ReauthAnswer{}); fields["password"] == "" {
 		t.Errorf("a wrong password reads %v", fields)
 	}
 	if env.stepUp.pending() == nil {
@@ -348,7 +356,7 @@ func TestStepUpAsksForTheCode(t *testing.T) {
 		parse(t, app.HTMLString(&StepUp{Env: u.Env})).one(t, `#reauth-code[autocomplete="one-time-code"]`)
 		d := stepUpDialog(t, u.Env)
 		err := d.Verify(context.Background(), ReauthAnswer{Password: "alice-password", Code: "654321"})
-		if _, fields := reauthError(err, true); fields["otp"] == "" || fields["password"] != "" {
+		if _, fields := reauthError(err, ReauthAnswer{Code: "123456"}); fields["otp"] == "" || fields["password"] != "" {
 			t.Errorf("a wrong code: %v reads %v; want it on the code", err, fields)
 		}
 		if err := d.Verify(context.Background(), ReauthAnswer{Password: "alice-password", Code: "123456"}); err != nil {
@@ -361,6 +369,45 @@ func TestStepUpAsksForTheCode(t *testing.T) {
 		r.settle()
 		if u.edit.open {
 			t.Errorf("not saved: %q", u.edit.err)
+		}
+	})
+	t.Run("a recovery code instead", func(t *testing.T) {
+		api := newStepUpAPI(t, withMFA, "123456", nil)
+		r, u, _ := editRoleWaiting(t, api, withMFA)
+		st := &StepUp{Env: u.Env}
+		d := stepUpDialog(t, u.Env)
+		d.mounted(r.ctx)
+		d.toggleRecovery(r.stale, ev)
+		code := render(t, d).one(t, "#reauth-code")
+		if code.attr("autocomplete") != "off" || code.attr("inputmode") != "text" {
+			t.Errorf("the recovery code field is %v", code)
+		}
+		verify := func(code string) error {
+			t.Helper()
+			return d.Verify(context.Background(), ReauthAnswer{Password: "alice-password", Code: code, Recovery: true})
+		}
+		err := verify(" zzzz-zzzz ")
+		if _, fields := reauthError(err, ReauthAnswer{Code: "zzzz-zzzz", Recovery: true}); !strings.Contains(fields["otp"], "recovery codes") || fields["password"] != "" {
+			t.Errorf("a wrong recovery code: %v reads %v; want it on the code field", err, fields)
+		}
+		if err := verify(" aaaa-bbbb "); err != nil {
+			t.Fatalf("the right password and recovery code: %v", err)
+		}
+		if got := api.callsTo(http.MethodPost, "/api/reauth"); len(got) != 2 || !strings.Contains(got[1].Body, "recovery_code=aaaa-bbbb") || strings.Contains(got[1].Body, "otp=") {
+			t.Errorf("reauth requests %+v", got)
+		}
+		d.OnDone(r.ctx)
+		r.settle()
+		if u.edit.open {
+			t.Errorf("not saved: %q", u.edit.err)
+		}
+		note := parse(t, app.HTMLString(st)).one(t, "#stepup-recovery-left")
+		if got := note.Text(); !strings.Contains(got, "2 recovery codes left") || !strings.Contains(got, "new phone") {
+			t.Errorf("#stepup-recovery-left = %q", got)
+		}
+		u.Env.stepUp.noteLeft(nil)
+		if parse(t, app.HTMLString(st)).count(t, "#stepup-recovery-left") != 0 {
+			t.Error("the note stays after it was dismissed")
 		}
 	})
 	t.Run("found out", func(t *testing.T) {
@@ -501,11 +548,11 @@ func TestSignInAgainWithASecondFactor(t *testing.T) {
 		t.Errorf("no code: %v, want ErrCodeNeeded", err)
 	}
 	err := d.Verify(ctx, ReauthAnswer{Password: "mark-password", Code: "000000"})
-	if _, fields := reauthError(err, true); fields["otp"] == "" {
+	if _, fields := reauthError(err, ReauthAnswer{Code: "123456"}); fields["otp"] == "" {
 		t.Errorf("a wrong code: %v reads %v", err, fields)
 	}
 	err = d.Verify(ctx, ReauthAnswer{Password: "nope", Code: "123456"})
-	if _, fields := reauthError(err, true); fields["password"] == "" {
+	if _, fields := reauthError(err, ReauthAnswer{Code: "123456"}); fields["password"] == "" {
 		t.Errorf("a wrong password: %v reads %v", err, fields)
 	}
 	if err := d.Verify(ctx, ReauthAnswer{Password: "mark-password", Code: "123456"}); err != nil {
