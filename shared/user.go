@@ -26,9 +26,13 @@ type User struct {
 	// a second factor the user has not enrolled: the session may do nothing
 	// but enrol one (403 mfa_enrollment_required elsewhere). Like
 	// MustChangePassword it lets a client lead the user there at once.
-	MustEnrollMFA bool      `json:"must_enroll_mfa,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	MustEnrollMFA bool `json:"must_enroll_mfa,omitempty"`
+	// MFAOff is true, in who-am-I only, when the server's MFA policy is
+	// off: no second factor can be set up (one already set up still
+	// works), so a client offers none.
+	MFAOff    bool      `json:"mfa_off,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Input limits.

@@ -169,6 +169,8 @@ func (t *twoStep) status(me *shared.User, on bool) app.UI {
 		return app.P().Class("muted").ID("mfa-status").Text("Loading…")
 	case on:
 		badge, class, says = "On", "badge on", " Signing in asks for your password and a code from your authenticator app."
+	case me.MFAOff:
+		says = " Signing in asks only for your password: two-step verification is turned off on this server."
 	}
 	return app.P().ID("mfa-status").Body(app.Span().Class(class).Text(badge), app.Text(says))
 }
@@ -182,11 +184,17 @@ func (t *twoStep) body(me *shared.User, on bool) app.UI {
 	case me == nil:
 		return nil
 	case on:
+		var newPhone app.UI
+		if !me.MFAOff {
+			newPhone = button("mfa-new-phone", "btn", "Set up on a new phone", t.busy, t.newPhone)
+		}
 		return app.Div().Class("actions").Body(
-			button("mfa-new-phone", "btn", "Set up on a new phone", t.busy, t.newPhone),
+			newPhone,
 			button("mfa-new-codes", "btn", "New recovery codes", t.busy, t.newCodes),
 			button("mfa-remove", "btn danger", "Turn off", t.busy, t.askRemove),
 		)
+	case me.MFAOff:
+		return nil // nothing can be set up here
 	}
 	return app.Div().Class("actions").Body(
 		button("mfa-setup", "btn primary", "Set up", t.busy, t.setUp),

@@ -335,3 +335,36 @@ func TestTwoStepNewPhone(t *testing.T) {
 		t.Error("a first set-up speaks of a new phone")
 	}
 }
+
+// Under a server whose MFA policy is off (who-am-I says mfa_off), nothing
+// offers to set a factor up: the section says so. One set up before still
+// works, and can be given new codes or turned off, not moved to a new
+// phone.
+func TestTwoStepWhenTheServerTurnedItOff(t *testing.T) {
+	r := newRig(t)
+	host := &pageCtx{}
+	host.mounted(r.ctx)
+	for _, tt := range []struct {
+		mfa        bool
+		want, none []string
+	}{
+		{false, nil, []string{"#mfa-setup", "#mfa-new-phone", "#mfa-new-codes", "#mfa-remove"}},
+		{true, []string{"#mfa-new-codes", "#mfa-remove"}, []string{"#mfa-setup", "#mfa-new-phone"}},
+	} {
+		me := vera
+		me.MFA, me.MFAOff = tt.mfa, true
+		env := newEnv(t, mfaAPI(t, me, nil), &me)
+		dom := parse(t, app.HTMLString((&twoStep{}).ui(host, env)))
+		for _, sel := range tt.want {
+			dom.one(t, sel)
+		}
+		for _, sel := range tt.none {
+			if dom.count(t, sel) != 0 {
+				t.Errorf("mfa %v under off: %s is offered", tt.mfa, sel)
+			}
+		}
+		if status := dom.one(t, "#mfa-status").Text(); !tt.mfa && !strings.Contains(status, "turned off on this server") {
+			t.Errorf("#mfa-status = %q", status)
+		}
+	}
+}

@@ -52,6 +52,9 @@ func appendUser(b []byte, u *shared.User) []byte {
 	if u.MustEnrollMFA {
 		b = append(b, `,"must_enroll_mfa":true`...)
 	}
+	if u.MFAOff {
+		b = append(b, `,"mfa_off":true`...)
+	}
 	b = append(b, `,"created_at":`...)
 	b = appendTime(b, u.CreatedAt)
 	b = append(b, `,"updated_at":`...)

@@ -17,6 +17,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	}
 	// Only who-am-I says so: the policy is about the caller's session.
 	u.MustEnrollMFA = s.auth.MustEnroll(principal(r))
+	u.MFAOff = s.auth.MFAOff()
 	writeUser(w, http.StatusOK, u)
 }
 

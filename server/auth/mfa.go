@@ -67,6 +67,9 @@ func (s *Service) Restriction(p *Principal) error {
 	return nil
 }
 
+// MFAOff reports whether the MFA policy is off: no factor can be enrolled.
+func (s *Service) MFAOff() bool { return s.cfg.MFA == MFAOff }
+
 // MustEnroll reports whether the MFA policy in force requires of the
 // principal a second factor they have not enrolled, whether or not a
 // password change comes first.
@@ -414,7 +417,7 @@ func (s *Service) Reauth(ctx context.Context, p *Principal, password, otp, recov
 // secret, kept (sealed) as pending until ConfirmTOTP sees a first code.
 // Re-enrolling while enrolled needs a recent sign-in (*StepUpError).
 func (s *Service) StartTOTP(ctx context.Context, p *Principal, m Meta) (*Enrolment, error) {
-	if s.cfg.MFA == MFAOff {
+	if s.MFAOff() {
 		return nil, ErrMFAOff
 	}
 	if p.User.MFA {
@@ -447,7 +450,7 @@ func (s *Service) StartTOTP(ctx context.Context, p *Principal, m Meta) (*Enrolme
 // and returned (shown once; only their hashes are kept). A wrong code is
 // a validation error on otp.
 func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, m Meta) ([]string, error) {
-	if s.cfg.MFA == MFAOff {
+	if s.MFAOff() {
 		return nil, ErrMFAOff
 	}
 	now := s.now()

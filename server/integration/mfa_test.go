@@ -234,8 +234,16 @@ func TestMFAPolicy(t *testing.T) {
 				_, c := e.newUser(role)
 				// Who-am-I says what the session must do, so that a client
 				// leads the user there without trying anything else first.
-				if me, err := c.Me(bg); err != nil || me.MustEnrollMFA != must {
-					t.Fatalf("%s under %s: who-am-I %+v, %v; want must_enroll_mfa %v", role, tc.policy, me, err, must)
+				if me, err := c.Me(bg); err != nil || me.MustEnrollMFA != must || me.MFAOff != (tc.policy == "off") {
+					t.Fatalf("%s under %s: who-am-I %+v, %v; want must_enroll_mfa %v, mfa_off %v", role, tc.policy, me, err, must, tc.policy == "off")
+				}
+				if tc.policy == "off" {
+					if _, err := c.StartTOTP(bg); err == nil {
+						t.Fatalf("%s set up a factor under off", role)
+					}
+					if u, err := e.admin().User(bg, mustMe(t, c).ID); err != nil || u.MFAOff {
+						t.Fatalf("mfa_off outside who-am-I: %+v, %v", u, err)
+					}
 				}
 				_, err := c.Users(bg, client.UserQuery{})
 				if !must {
@@ -445,6 +453,16 @@ func stepUp(t *testing.T, settings ...string) {
 			t.Fatal("reauth without the code of an enrolled user succeeded")
 		}
 	})
+}
+
+// mustMe is who-am-I of c.
+func mustMe(t *testing.T, c *client.Client) *shared.User {
+	t.Helper()
+	me, err := c.Me(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return me
 }
 
 func authTime(t *testing.T, tok string) time.Time {
