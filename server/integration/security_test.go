@@ -245,6 +245,54 @@ func rankRaces(t *testing.T, settings ...string) {
 			}
 		}
 	})
+	t.Run("revoking sessions racing a promotion never signs out an admin", func(t *testing.T) {
+		for range rounds {
+			u, err := admin.CreateUser(bg, shared.UserCreate{Username: fmt.Sprintf("target%d", e.users.Add(1)), Password: userPassword, Role: shared.RoleViewer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			target := e.client()
+			if _, err := target.Login(bg, u.Username, userPassword); err != nil {
+				t.Fatal(err)
+			}
+			var revoke, promote error
+			var wg sync.WaitGroup
+			wg.Go(func() { revoke = manager.RevokeUserSessions(bg, u.ID) })
+			wg.Go(func() { _, promote = admin.UpdateUser(bg, u.ID, shared.UserUpdate{Role: ptr(shared.RoleAdmin)}) })
+			wg.Wait()
+			if promote != nil {
+				t.Fatalf("promote: %v", promote)
+			}
+			_, meErr := target.Me(bg)
+			switch {
+			case denied(revoke): // promoted first: the admin stays signed in
+				if meErr != nil {
+					t.Fatalf("a refused revocation signed the admin out: %v", meErr)
+				}
+			case revoke != nil:
+				t.Fatalf("revoke: %v", revoke)
+			default: // revoked first: written before the promotion
+				if meErr == nil {
+					t.Fatal("the revocation answered ok but the session lives")
+				}
+				name := "user " + u.Username
+				var revokeID, promoteID int64
+				for _, ev := range e.audit("") {
+					if ev.Target == name && ev.Outcome == shared.OutcomeOK {
+						switch ev.Action {
+						case shared.ActionSessionsRevoke:
+							revokeID = ev.ID
+						case shared.ActionUserUpdate:
+							promoteID = ev.ID
+						}
+					}
+				}
+				if revokeID == 0 || promoteID == 0 || revokeID > promoteID {
+					t.Fatalf("the manager's revocation (event %d) was written after the promotion (event %d)", revokeID, promoteID)
+				}
+			}
+		}
+	})
 }
 
 // granted is grant for a call answering (response, body).
