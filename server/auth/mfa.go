@@ -301,11 +301,8 @@ func (s *Service) CheckCode(ctx context.Context, p *Principal, code string, m Me
 // app, one of the recovery codes, which is then spent (and audited): left
 // is how many remain, nil unless one was used.
 func (s *Service) checkFactor(ctx context.Context, p *Principal, otp, recovery string, m Meta) (left *int, err error) {
-	if otp != "" && recovery != "" {
-		return nil, &RequestError{Reason: "send either otp or recovery_code"}
-	}
-	if len(otp) > 10 || len(recovery) > 40 {
-		return nil, &RequestError{Reason: "the code is too long"}
+	if err := factorForm(otp, recovery); err != nil {
+		return nil, err
 	}
 	now := s.now()
 	var outcome error
@@ -357,6 +354,18 @@ func (s *Service) checkFactor(ctx context.Context, p *Principal, otp, recovery s
 	return left, outcome
 }
 
+// factorForm refuses, before any work, a code and a recovery code sent
+// together, or either too long.
+func factorForm(otp, recovery string) error {
+	switch {
+	case otp != "" && recovery != "":
+		return &RequestError{Reason: "send either otp or recovery_code"}
+	case len(otp) > 10 || len(recovery) > 40:
+		return &RequestError{Reason: "the code is too long"}
+	}
+	return nil
+}
+
 // Reauth re-authenticates the principal's session for sensitive actions
 // (RFC 9470 step-up): the password (throttled per session, like a current
 // password) and, when the user has a factor, a TOTP code or else one of
@@ -369,6 +378,9 @@ func (s *Service) Reauth(ctx context.Context, p *Principal, password, otp, recov
 	}
 	if password == "" || len(password) > shared.MaxPasswordLen {
 		return nil, &RequestError{Reason: "the password is required (at most 72 bytes)"}
+	}
+	if err := factorForm(otp, recovery); err != nil {
+		return nil, err // before the password is checked, hashed and counted
 	}
 	if err := s.CheckCurrentPassword(ctx, p, password, m); err != nil {
 		if errors.Is(err, ErrWrongPassword) {

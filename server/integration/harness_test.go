@@ -46,6 +46,8 @@ type env struct {
 	// sees, for raw requests.
 	spec *specCheck
 	hc   *http.Client
+	// log is what the server has logged so far (logText reads it).
+	log *lockedWriter
 }
 
 // newEnv starts a server. settings are GATEHOUSE_* variables overriding the
@@ -76,7 +78,8 @@ func newEnvAt(t testing.TB, clk *clocktest.Clock, settings ...string) *env {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	lw := &lockedWriter{w: &logs}
+	log := slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sys, err := boot.Open(context.Background(), cfg, log, boot.Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +96,7 @@ func newEnvAt(t testing.TB, clk *clocktest.Clock, settings ...string) *env {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &env{t: t, sys: sys, srv: srv, clock: clk, spec: spec, hc: &http.Client{Transport: spec.transport(http.DefaultTransport)}}
+	return &env{t: t, sys: sys, srv: srv, clock: clk, spec: spec, hc: &http.Client{Transport: spec.transport(http.DefaultTransport)}, log: lw}
 }
 
 type lockedWriter struct {
@@ -105,6 +108,14 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// logText returns everything the server has logged so far (at debug level
+// and up).
+func (e *env) logText() string {
+	e.log.mu.Lock()
+	defer e.log.mu.Unlock()
+	return e.log.w.(*bytes.Buffer).String()
 }
 
 // client returns a new client with its own cookie jar, as a new browser.

@@ -41,14 +41,14 @@ var errDone = errors.New("postgres: the transaction was used after its Update re
 // past that it returns the last error, which wraps store.ErrUnavailable
 // (or is fn's own, if fn returned one).
 //
-// Every Lock* call also takes a transaction-scoped advisory lock on what
-// it holds. A run that follows a conflict takes the advisory locks of
-// the runs before it first, as session locks, and only then begins its
-// transaction: its snapshot is taken after every transaction holding
-// them has ended, so it reads what they wrote and does not conflict with
-// them again. N concurrent read-modify-writes of one row or key thus cost
-// about one extra run each, where they would otherwise keep failing one
-// another, up to N runs for the last to commit.
+// Every Lock* call also takes a transaction-scoped advisory lock on what it
+// holds. A run that follows a conflict takes the advisory locks of the runs
+// before it first, as session locks in the order those runs took them, and
+// only then begins its transaction: its snapshot is taken after every
+// transaction holding them has ended, so it reads what they wrote and does
+// not conflict with them again. N concurrent read-modify-writes of one row
+// or key thus cost about one extra run each, where they would otherwise
+// keep failing one another, up to N runs for the last to commit.
 func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	ctx, cancel := d.op(ctx)
 	defer cancel()
@@ -117,12 +117,18 @@ func (d *DB) unlock(ctx context.Context, conn *pgxpool.Conn) {
 	}
 }
 
-// merge returns the keys of a and b, sorted, without duplicates, at most
-// maxHeld of them.
+// merge returns the keys of a and b in the order they were first taken,
+// without duplicates, at most maxHeld of them. A run takes them in that
+// order, as the runs before it did: in any other (sorted, say), it would
+// hold a key while waiting for one that a first run holds while waiting
+// for it — a deadlock PostgreSQL breaks only after deadlock_timeout.
 func merge(a, b []int64) []int64 {
-	out := slices.Concat(a, b)
-	slices.Sort(out)
-	out = slices.Compact(out)
+	var out []int64
+	for _, k := range slices.Concat(a, b) {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
 	return out[:min(len(out), maxHeld)]
 }
 
