@@ -622,12 +622,20 @@ func (s *Service) Logout(ctx context.Context, p *Principal, m Meta) error {
 	return nil
 }
 
+// checkInFlight bounds how long a password check counted against a
+// session can still be running (waiting for a hashing slot, hashing,
+// recording the outcome).
+const checkInFlight = time.Minute
+
 // CheckCurrentPassword checks pw, given to confirm a change, against the
 // principal's password. Wrong answers are counted per session and user
 // (never against the account's sign-ins, so a thief holding an access token
 // cannot lock the owner out); at Lockout.Free of them the session is
 // revoked and the answer is ErrInvalidToken. A wrong password is
-// ErrWrongPassword.
+// ErrWrongPassword. Each check is counted before it is made, so that
+// guesses sent at once cost one each; while those in flight fill the
+// budget, one more is *BusyError (nothing counted) rather than the end of
+// a session that may only be sending its right password several times.
 func (s *Service) CheckCurrentPassword(ctx context.Context, p *Principal, pw string, m Meta) error {
 	now := s.now()
 	k := key{"password:" + strconv.FormatInt(p.UserID, 10) + ":" + p.SessionID, s.cfg.Lockout}
@@ -657,19 +665,41 @@ func (s *Service) CheckCurrentPassword(ctx context.Context, p *Principal, pw str
 	}
 	errRevoked := ended(shared.RevokedPasswordGuess, fmt.Errorf("%w: session ended after %d wrong passwords", ErrInvalidToken, k.rule.Free))
 
-	var revoked bool
+	var revoked, busy bool
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		var err error
-		if revoked, err = capped(ctx, tx); err != nil || revoked {
+		revoked, busy = false, false
+		a, err := tx.LockAttempts(ctx, k.name)
+		if err != nil {
 			return err
 		}
-		return count(ctx, tx, k, now)
+		a = k.rule.fresh(a, now)
+		if a.Failures < k.rule.Free {
+			return fail(ctx, tx, a, now)
+		}
+		// The budget is spent. When a wrong password spent it, the session
+		// has ended. While checks counted in it may still be running, it
+		// may be spent by right passwords sent at once: this one waits,
+		// uncounted, and a wrong one among them ends the session when it
+		// is found wrong (below). Failures no check can still be making
+		// were wrong passwords: the session ends now.
+		sess, err := tx.LockSession(ctx, p.SessionID)
+		if err != nil {
+			return err
+		}
+		if sess.RevokedAt == nil && now.Sub(a.LastFailure) < checkInFlight {
+			busy = true
+			return nil
+		}
+		revoked, err = capped(ctx, tx)
+		return err
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return fmt.Errorf("check password: %w", err)
-	}
-	if revoked {
+	case revoked:
 		return errRevoked
+	case busy:
+		return &BusyError{RetryAfter: time.Second}
 	}
 	u, err := s.store.UserByID(ctx, p.UserID)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -421,5 +422,55 @@ func TestWrongCurrentPasswordsEndTheSessionNotTheAccount(t *testing.T) {
 	}
 	if _, err := f.svc.Login(ctx, "ann", "password-1", auth.Meta{IP: "127.0.0.2"}); err != nil {
 		t.Fatalf("the owner must still sign in: %v", err)
+	}
+}
+
+// A session's budget of current passwords spent by checks that may still
+// be running (right passwords sent at once) makes one more wait, counting
+// nothing and ending nothing; spent by failures no check can still be
+// making, it ends the session.
+func TestCurrentPasswordBudgetSpentByChecksInFlight(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name     string
+		age      time.Duration // since the last failure was counted
+		wantBusy bool
+	}{
+		{"counted a moment ago: busy, the session lives", time.Second, true},
+		{"counted long ago: the session ends", 2 * time.Minute, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			g := f.login(t)
+			p, err := f.svc.Authenticate(ctx, g.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := "password:" + strconv.FormatInt(p.UserID, 10) + ":" + p.SessionID
+			err = f.db.Update(ctx, func(tx store.Tx) error {
+				return tx.SaveAttempts(ctx, &store.Attempts{Key: k, Failures: 3, LastFailure: f.clock.Now()})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(tt.age)
+			err = f.svc.CheckCurrentPassword(ctx, p, "password-1", auth.Meta{})
+			var busy *auth.BusyError
+			if tt.wantBusy {
+				if !errors.As(err, &busy) {
+					t.Fatalf("the right password with the budget in flight: %v, want *BusyError", err)
+				}
+				if _, err := f.svc.Authenticate(ctx, g.AccessToken); err != nil {
+					t.Fatalf("the session ended: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, auth.ErrInvalidToken) {
+				t.Fatalf("the right password after the budget was spent long ago: %v, want ErrInvalidToken", err)
+			}
+			if _, err := f.svc.Authenticate(ctx, g.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
+				t.Fatalf("the session lives: %v", err)
+			}
+		})
 	}
 }

@@ -386,3 +386,57 @@ func reauthRecoveryInputs(t *testing.T, settings ...string) {
 		}
 	})
 }
+
+func TestReauthRacesAtTheDefaultLimit(t *testing.T) {
+	t.Parallel()
+	onEachStore(t, reauthRacesAtTheDefaultLimit)
+}
+
+// reauthRacesAtTheDefaultLimit: the races above, with the default five
+// wrong current passwords per session (the harness allows 50). Right
+// passwords, however many at once, must not end the session as if they
+// were guesses.
+func reauthRacesAtTheDefaultLimit(t *testing.T, settings ...string) {
+	e := newEnv(t, append(settings, "GATEHOUSE_LOGIN_FREE=5")...)
+	const n = 20
+	race := func(t *testing.T, c *client.Client, form url.Values) (ok int) {
+		t.Helper()
+		who, err := c.Me(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := c.Tokens.Token()
+		results := make([]rawResult, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { results[i] = e.reauthForm(tok, form) })
+		}
+		wg.Wait()
+		for _, r := range results {
+			if r.status == http.StatusOK {
+				ok++
+			}
+		}
+		if _, err := c.Me(bg); err != nil {
+			t.Fatalf("after %d reauths at once with the right password (%d went through), the session is over: %v", n, ok, err)
+		}
+		for _, ev := range e.audit(shared.ActionSessionRevoke) {
+			if ev.Actor == who.Username {
+				t.Fatalf("right passwords ended the session: %+v", ev)
+			}
+		}
+		return ok
+	}
+	t.Run("20 reauths with the right password and one recovery code: one goes through, the session lives", func(t *testing.T) {
+		u := e.enrolledUser(shared.RoleViewer)
+		if ok := race(t, u.c, url.Values{"password": {userPassword}, "recovery_code": {u.codes[0]}}); ok != 1 {
+			t.Fatalf("%d of %d reauths with one recovery code went through, want 1", ok, n)
+		}
+	})
+	t.Run("20 reauths with the right password alone: the session lives", func(t *testing.T) {
+		_, c := e.newUser(shared.RoleViewer)
+		if ok := race(t, c, url.Values{"password": {userPassword}}); ok == 0 {
+			t.Fatalf("none of %d reauths with the right password went through", n)
+		}
+	})
+}
