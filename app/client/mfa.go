@@ -103,14 +103,12 @@ func (c *Client) Reauth(ctx context.Context, password, otp string) error {
 
 // ReauthRecovery is Reauth for one who cannot reach the authenticator app:
 // the password and one of the recovery codes, which is spent. It returns
-// how many recovery codes remain.
+// how many recovery codes remain (0 also for an account without a second
+// factor, which needs no code and has none).
 func (c *Client) ReauthRecovery(ctx context.Context, password, recoveryCode string) (left int, err error) {
 	tr, err := c.reauth(ctx, url.Values{"password": {password}, "recovery_code": {recoveryCode}})
-	if err != nil {
+	if err != nil || tr.RecoveryCodesLeft == nil {
 		return 0, err
-	}
-	if tr.RecoveryCodesLeft == nil {
-		return 0, fmt.Errorf("client: POST %s: the answer does not say how many recovery codes remain", shared.PathReauth)
 	}
 	return *tr.RecoveryCodesLeft, nil
 }

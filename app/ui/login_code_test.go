@@ -346,6 +346,9 @@ func TestSignInAgainTakesTheCode(t *testing.T) {
 	if err := again(context.Background(), ReauthAnswer{Password: "right-password", Code: "abcd-efgh-jkmn-zzzz", Recovery: true}); !wrongCode(err) {
 		t.Errorf("a wrong recovery code: %v", err)
 	}
+	if err := again(context.Background(), ReauthAnswer{Password: "right-password", Code: strings.Repeat("abcd-", 9), Recovery: true}); FieldErrors(err)["otp"] == "" {
+		t.Errorf("a recovery code longer than any: %v, want it said on the code field", err)
+	}
 	if err := again(context.Background(), ReauthAnswer{Password: "right-password", Code: "123 456"}); err != nil || !env.SignedIn() {
 		t.Errorf("the right code: %v, signed in %v", err, env.SignedIn())
 	}

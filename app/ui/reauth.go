@@ -21,12 +21,20 @@ type ReauthAnswer struct {
 	Recovery bool
 }
 
+// maxRecoveryCode is the longest recovery code the API takes (they are
+// 19 characters, dashes included).
+const maxRecoveryCode = 40
+
 // factor returns the code as the API takes it: a TOTP code without the
 // spaces and dashes people type, or a recovery code trimmed. A malformed
 // TOTP code is a validation error on otp, found before any request.
 func (a ReauthAnswer) factor() (client.Code, error) {
 	if a.Recovery {
-		return client.Code{Recovery: strings.TrimSpace(a.Code)}, nil
+		rc := strings.TrimSpace(a.Code)
+		if len(rc) > maxRecoveryCode {
+			return client.Code{}, &shared.ValidationError{Fields: shared.FieldErrors{"otp": "is not one of your recovery codes: they are shorter"}}
+		}
+		return client.Code{Recovery: rc}, nil
 	}
 	otp, ok := sixDigits(a.Code)
 	if !ok {

@@ -426,6 +426,12 @@ func stepUp(t *testing.T, settings ...string) {
 			t.Fatalf("recovery-code-used audit events %q, want one saying 9 left", used)
 		}
 	})
+	t.Run("without a factor, a recovery code is not needed", func(t *testing.T) {
+		_, c := e.newUser(shared.RoleViewer)
+		if left, err := c.ReauthRecovery(bg, userPassword, "aaaa-bbbb-cccc-dddd"); err != nil || left != 0 {
+			t.Fatalf("reauth of an account without a factor, with a recovery code: %d, %v", left, err)
+		}
+	})
 	t.Run("a recovery code is spent once at re-authentication", func(t *testing.T) {
 		_, c := e.newUser(shared.RoleManager)
 		_, codes := e.enrol(c)
