@@ -38,7 +38,7 @@ func metric(text, sample string) float64 {
 
 func TestMetricsMove(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, "GATEHOUSE_METRICS_ADDR=127.0.0.1:0")
+	e := newEnv(t, "GATEHOUSE_METRICS_ADDR=127.0.0.1:0", "GATEHOUSE_LOGIN_FREE=2")
 	before := e.scrape()
 	for _, want := range []string{"go_goroutines", "process_resident_memory_bytes", "gatehouse_active_sessions"} {
 		if !strings.Contains(before, want) {
@@ -61,6 +61,9 @@ func TestMetricsMove(t *testing.T) {
 	}
 	e.do("GET", "/api/users/999999999", admin.Tokens.Token(), nil, nil)
 	e.do("GET", "/api/no-such-route/with/a/long/path", "", nil, nil)
+	for range 3 { // the third finds the account locked
+		e.rawLogin("nobody-here", "wrong-password")
+	}
 	_ = rotated
 
 	after := e.scrape()
@@ -69,7 +72,8 @@ func TestMetricsMove(t *testing.T) {
 		atLeast float64
 	}{
 		{`gatehouse_sign_ins_total{outcome="ok"}`, 3},
-		{`gatehouse_sign_ins_total{outcome="failed"}`, 1},
+		{`gatehouse_sign_ins_total{outcome="failed"}`, 3},
+		{`gatehouse_sign_ins_total{outcome="throttled"}`, 1},
 		{`gatehouse_refreshes_total{outcome="rotated"}`, 1},
 		{`gatehouse_refreshes_total{outcome="reuse"}`, 1},
 		{`gatehouse_refresh_reuse_detections_total`, 1},
