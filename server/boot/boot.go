@@ -506,12 +506,14 @@ func Serve(ctx context.Context, s *System, ready func(addr string)) error {
 		s.log.Info("metrics listening", "addr", mln.Addr().String())
 		go func() { errc <- internal.Serve(mln) }()
 	}
-	if ready != nil {
-		ready(ln.Addr().String())
-	}
+	// SIGHUP is caught before anyone is told the server is up: one sent
+	// right after must reload the keys, not end the process.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
 
 	go func() {
 		if tlsOn {

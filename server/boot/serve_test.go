@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -211,6 +212,65 @@ func TestKeyRotationSignsNobodyOut(t *testing.T) {
 	if _, err := s.Auth.Refresh(ctx, g2.RefreshToken, auth.Meta{}); err != nil {
 		t.Fatalf("the new key's refresh token after the old was removed: %v", err)
 	}
+}
+
+// The procedure of the README, with the signal itself: a running server
+// sent SIGHUP reads the keys file again, and tokens are then signed with
+// its first key; after a file that does not parse it still listens.
+func TestSIGHUPReloadsTheKeys(t *testing.T) {
+	keysFile := filepath.Join(t.TempDir(), "keys")
+	write := func(s string) {
+		if err := os.WriteFile(keysFile, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("old " + strings.Repeat("o", 40) + "\n")
+	cfg := newConfig(t, map[string]string{"GATEHOUSE_ADDR": "127.0.0.1:0", "GATEHOUSE_JWT_SECRET": "",
+		"GATEHOUSE_JWT_KEYS_FILE": keysFile, "GATEHOUSE_ADMIN_PASSWORD": "hup-admin-pw"})
+	s := open(t, cfg)
+	ctx := context.Background()
+	if _, err := boot.EnsureAdmin(ctx, s, &strings.Builder{}); err != nil {
+		t.Fatal(err)
+	}
+	serve(t, s)
+	signer := func() string {
+		t.Helper()
+		g, err := s.Auth.Login(ctx, "admin", "hup-admin-pw", auth.Meta{IP: "192.0.2.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h struct{ Kid string }
+		b, _ := base64URL(strings.Split(g.AccessToken, ".")[0])
+		json.Unmarshal(b, &h)
+		return h.Kid
+	}
+	hup := func(want string) {
+		t.Helper()
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for signer() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("after SIGHUP tokens are signed by %q, want %q", signer(), want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if got := signer(); got != "old" {
+		t.Fatalf("signed by %q, want old", got)
+	}
+	write("new " + strings.Repeat("n", 40) + "\nold " + strings.Repeat("o", 40) + "\n")
+	hup("new")
+	// A file that does not parse is refused (TestKeyRotationSignsNobodyOut
+	// checks the keys stay); the server goes on, and the next SIGHUP with a
+	// good file is heard.
+	write("# a bad file\nnewer short\n")
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	write("newer " + strings.Repeat("w", 40) + "\nnew " + strings.Repeat("n", 40) + "\n")
+	hup("newer")
 }
 
 func TestDataFilesAreOwnerOnly(t *testing.T) {
