@@ -4,10 +4,13 @@ package integration
 // (issue 3/7, part B); each fails on that commit.
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -139,14 +142,69 @@ func TestRefreshReuseIsDetectedForEveryOldGeneration(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
 		tok := granted(t)(e.rawLogin(adminName, adminPass)).RefreshToken
-		for range 50 {
-			e.clock.Advance(time.Minute)
-			tok = granted(t)(e.refreshWith(tok)).RefreshToken
+		rotate := func(n int) {
+			for range n {
+				e.clock.Advance(time.Minute)
+				tok = granted(t)(e.refreshWith(tok)).RefreshToken
+			}
 		}
+		rotate(1)
+		before := storedBytes(t, e)
+		rotate(49)
 		if !strings.HasPrefix(tok, strings.Split(tok, ".")[0]+".50.") {
 			t.Fatalf("after 50 rotations the token is %q, want generation 50 of the same session", tok)
 		}
+		if after := storedBytes(t, e); !maps.Equal(after, before) {
+			t.Fatalf("49 more rotations changed what the database holds: %v, then %v", before, after)
+		}
 	})
+}
+
+// storedBytes is, per table of e's SQLite database, its rows and the
+// bytes of their values (numbers as 8), read from the file beside the
+// server.
+func storedBytes(t *testing.T, e *env) map[string][2]int64 {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(e.sys.Config.DataDir, "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	out := map[string][2]int64{}
+	for _, table := range tables {
+		cols, err := db.Query(`SELECT name FROM pragma_table_info(?)`, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum []string
+		for cols.Next() {
+			var c string
+			if err := cols.Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			sum = append(sum, `CASE typeof("`+c+`") WHEN 'null' THEN 0 WHEN 'integer' THEN 8 WHEN 'real' THEN 8 ELSE length(CAST("`+c+`" AS BLOB)) END`)
+		}
+		cols.Close()
+		var n, size int64
+		if err := db.QueryRow(`SELECT count(*), coalesce(sum(`+strings.Join(sum, "+")+`), 0) FROM "`+table+`"`).Scan(&n, &size); err != nil {
+			t.Fatal(err)
+		}
+		out[table] = [2]int64{n, size}
+	}
+	return out
 }
 
 // B3: the rank check and the write it guards are one transaction: a
