@@ -91,6 +91,16 @@ func (s *Server) guard(p Policy, h http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
+		// Every authenticated answer slides, refusals (403) included: the
+		// token is good, and a client that keeps working keeps its session.
+		fresh, _, err := s.auth.Slide(r.Context(), pr)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if fresh != "" {
+			w.Header().Set(shared.HeaderRefreshToken, fresh)
+		}
 		if perm := p.Permission(); perm != "" && !pr.Can(perm) {
 			s.writeError(w, r, &httpError{http.StatusForbidden, shared.CodeInsufficientScope, "your role (" + string(pr.Role) + ") lacks the " + string(perm) + " permission"})
 			return
@@ -100,14 +110,6 @@ func (s *Server) guard(p Policy, h http.Handler) http.Handler {
 			errors.Is(err, auth.ErrPasswordChangeRequired) && p.while&ChangingPassword == 0:
 			s.writeError(w, r, err)
 			return
-		}
-		fresh, _, err := s.auth.Slide(r.Context(), pr)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if fresh != "" {
-			w.Header().Set(shared.HeaderRefreshToken, fresh)
 		}
 		w.Header()["Cache-Control"] = noStore
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, pr)))

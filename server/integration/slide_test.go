@@ -78,14 +78,21 @@ func TestSlidingToken(t *testing.T) {
 		}
 	})
 
-	t.Run("error answers of a guarded route carry no fresh token", func(t *testing.T) {
+	// DESIGN: every authenticated response slides — a refusal by role
+	// (403) too, as a 404 or 422 of the same request would: the token is
+	// good and its holder is at work. A bad token (401) slides nothing.
+	t.Run("a refusal of a good token carries a fresh one; a bad token none", func(t *testing.T) {
 		e.clock.Advance(slideAfter)
 		_, viewer := e.newUser(shared.RoleViewer)
 		e.clock.Advance(slideAfter)
 		resp, body := e.do("GET", shared.PathAudit, viewer.Tokens.Token(), nil, nil)
 		wantEnvelope(t, resp, body, http.StatusForbidden, shared.CodeInsufficientScope)
-		if h := resp.Header.Get(shared.HeaderRefreshToken); h != "" {
-			t.Fatalf("a refused request slid the token")
+		if h := resp.Header.Get(shared.HeaderRefreshToken); h == "" || claimsOf(t, h).sid != claimsOf(t, viewer.Tokens.Token()).sid {
+			t.Fatalf("a 403 to an old good token carries refreshtoken %q, want a fresh token of its session", h)
+		}
+		resp, _ = e.do("GET", shared.PathAudit, viewer.Tokens.Token()+"x", nil, nil)
+		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get(shared.HeaderRefreshToken) != "" {
+			t.Fatalf("a bad token: %d, refreshtoken %q", resp.StatusCode, resp.Header.Get(shared.HeaderRefreshToken))
 		}
 	})
 }
