@@ -378,9 +378,9 @@ func (s *Service) failLogin(ctx context.Context, name string, uid int64, m Meta,
 // nobody can revoke a session with a made-up token. ErrInactive when the
 // user is disabled.
 func (s *Service) Refresh(ctx context.Context, token string, m Meta) (*Grant, error) {
-	if token == "" {
+	if token == "" { // RFC 6749 §5.2: a missing parameter is invalid_request
 		s.counters.refreshRefused.Add(1)
-		return nil, fmt.Errorf("%w: missing", ErrBadRefresh)
+		return nil, &RequestError{Reason: "refresh_token is required (the form field, or the cookie)"}
 	}
 	rt, err := parseRefresh(token)
 	if err != nil {

@@ -156,7 +156,6 @@ func TestRefreshGrants(t *testing.T) {
 	}{
 		{"an unknown refresh token", "bm90LWEtcmVmcmVzaC10b2tlbi1hdC1hbGwtbm90LWF0LWFsbA"},
 		{"an access token as refresh token", e.login(adminName, adminPass).Tokens.Token()},
-		{"no refresh token at all", ""},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name+" is 400 invalid_grant", func(t *testing.T) {
@@ -164,6 +163,11 @@ func TestRefreshGrants(t *testing.T) {
 			wantEnvelope(t, resp, body, http.StatusBadRequest, shared.CodeInvalidGrant)
 		})
 	}
+	// RFC 6749 §5.2: a missing parameter is invalid_request, not a bad grant.
+	t.Run("no refresh token at all is 400 invalid_request", func(t *testing.T) {
+		resp, body := e.refreshWith("")
+		wantEnvelope(t, resp, body, http.StatusBadRequest, shared.CodeInvalidRequest)
+	})
 
 	t.Run("a bad refresh cookie is 400 invalid_grant and cleared", func(t *testing.T) {
 		resp, body := e.do("POST", shared.PathTokenRefresh, "", http.Header{"Cookie": {shared.CookieRefresh + "=forged"}}, nil)
