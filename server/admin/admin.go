@@ -67,7 +67,11 @@ type Actor struct {
 	auth.Meta
 }
 
-func (s *Service) now() time.Time { return s.auth.Now() }
+func (s *Service) now() time.Time {
+	// In milliseconds, UTC, as both stores keep times: what a write
+	// answers is what a read of it gives back.
+	return time.UnixMilli(s.auth.Now().UnixMilli()).UTC()
+}
 
 // event returns an audit event of the actor's.
 func (s *Service) event(a Actor, action, target, outcome, detail string) *shared.AuditEvent {
@@ -214,11 +218,15 @@ func (s *Service) UpdateProfile(ctx context.Context, a Actor, in shared.ProfileU
 		if u, err = tx.LockUser(ctx, a.UserID); err != nil {
 			return err
 		}
+		before := u.User
 		if in.FullName != nil {
 			u.FullName = *in.FullName
 		}
 		if in.Email != nil {
 			u.Email = *in.Email
+		}
+		if u.User == before {
+			return nil // nothing changes: nothing written, nothing audited
 		}
 		u.UpdatedAt = s.now()
 		if err := tx.SaveUser(ctx, u); err != nil {

@@ -118,6 +118,10 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id int64, in shared.U
 		if in.Disabled != nil {
 			next.Disabled = *in.Disabled
 		}
+		if next.User == u.User {
+			out = u // nothing changes: nothing written, nothing audited
+			return nil
+		}
 		if err := lastAdmin(ctx, tx, u, &next, e); err != nil {
 			return err
 		}

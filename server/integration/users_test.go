@@ -443,3 +443,40 @@ func TestStatsCountTheSignInsOfTheCurrentHour(t *testing.T) {
 		}
 	})
 }
+
+// A change answers the user as a later read gives it back (times in
+// milliseconds, as the stores keep them), and a change that changes
+// nothing writes nothing: updated_at stays, and nothing is audited.
+func TestUpdatesAnswerWhatIsStoredAndNoChangeWritesNothing(t *testing.T) {
+	t.Parallel()
+	onEachStore(t, func(t *testing.T, settings ...string) {
+		e := newEnv(t, settings...)
+		admin := e.admin()
+		target, _ := e.newUser(shared.RoleViewer)
+		e.clock.Advance(1234567 * time.Nanosecond) // a time that is not whole milliseconds
+		written, err := admin.UpdateMe(bg, shared.ProfileUpdate{FullName: ptr("Ada Admin")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		read, err := admin.Me(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !written.UpdatedAt.Equal(read.UpdatedAt) || written.UpdatedAt.Nanosecond()%int(time.Millisecond) != 0 {
+			t.Fatalf("the change answered updated_at %v, a read gives %v", written.UpdatedAt, read.UpdatedAt)
+		}
+		events := len(e.audit(""))
+		e.clock.Advance(time.Minute)
+		again, err := admin.UpdateMe(bg, shared.ProfileUpdate{FullName: ptr("Ada Admin"), Email: &read.Email})
+		if err != nil || !again.UpdatedAt.Equal(read.UpdatedAt) {
+			t.Fatalf("the same profile again: %+v, %v; want updated_at %v unchanged", again, err, read.UpdatedAt)
+		}
+		u, err := admin.UpdateUser(bg, target.ID, shared.UserUpdate{Role: ptr(shared.RoleViewer), Disabled: ptr(false)})
+		if err != nil || !u.UpdatedAt.Equal(target.UpdatedAt) {
+			t.Fatalf("the same role and state again: %+v, %v; want updated_at %v unchanged", u, err, target.UpdatedAt)
+		}
+		if n := len(e.audit("")); n != events {
+			t.Fatalf("changes that changed nothing added %d audit events", n-events)
+		}
+	})
+}
