@@ -143,7 +143,16 @@ type UserCreate struct {
 	FullName string `json:"full_name"`
 	Email    string `json:"email"`
 	Role     Role   `json:"role"`
+	// MustChangePassword, when absent or true, makes the new user change
+	// the password at the first sign-in (someone else set it; until then
+	// the session may do nothing else). False leaves it: an account whose
+	// holder chose the password with the administrator.
+	MustChangePassword *bool `json:"must_change_password,omitempty"`
 }
+
+// MustChange reports whether the new user must change the password at
+// the first sign-in: unless MustChangePassword says false.
+func (u UserCreate) MustChange() bool { return u.MustChangePassword == nil || *u.MustChangePassword }
 
 // Validate checks every field and returns a *ValidationError listing all
 // that are wrong.

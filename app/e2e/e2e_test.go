@@ -357,6 +357,7 @@ func TestViewerSeesNoWriteControls(t *testing.T) {
 
 	_, err := srv.withToken(b.token()).CreateUser(apiCtx(t), shared.UserCreate{
 		Username: "mallory", Password: "mallory-password", Role: shared.RoleViewer,
+		MustChangePassword: ptr(false),
 	})
 	var e *shared.Error
 	if !errors.As(err, &e) || e.Status != http.StatusForbidden || e.Code != shared.CodeInsufficientScope {
@@ -372,6 +373,7 @@ func createUser(t *testing.T, admin *client.Client, username, password string, r
 	u, err := admin.CreateUser(apiCtx(t), shared.UserCreate{
 		Username: username, Password: password, FullName: strings.ToUpper(username[:1]) + username[1:] + " Test",
 		Email: username + "@example.com", Role: role,
+		MustChangePassword: ptr(false),
 	})
 	if err != nil {
 		t.Fatalf("create %s: %v", username, err)
@@ -550,8 +552,23 @@ func TestManageUserThroughUI(t *testing.T) {
 	if id := b.attr(row(name), "data-user-id"); id != strconv.FormatInt(u.ID, 10) {
 		t.Errorf("row data-user-id = %s, want %d", id, u.ID)
 	}
-	// The password set in the form works.
+	// The password set in the form works, once: the box asking for a new
+	// one at the first sign-in starts ticked.
 	carol := srv.login(t, name, password)
+	if me, err := carol.Me(apiCtx(t)); err != nil || !me.MustChangePassword {
+		t.Errorf("carol at her first sign-in: %+v, %v; want must_change_password", me, err)
+	}
+	// Unticked, the password is the one the user keeps.
+	b.click("#user-create")
+	b.waitVisible("#user-form")
+	b.fill("#new-username", "dave")
+	b.fill("#new-password", "dave-password-1")
+	b.click("#new-must-change")
+	b.click("#user-form-submit")
+	b.waitVisible(row("dave"))
+	if me, err := srv.login(t, "dave", "dave-password-1").Me(apiCtx(t)); err != nil || me.MustChangePassword {
+		t.Errorf("dave, created with the box unticked: %+v, %v; want no forced change", me, err)
+	}
 
 	// Edit.
 	b.click(row(name) + " .edit-user")
@@ -723,3 +740,5 @@ func (b *browser) goOffline() {
 		b.t.Fatalf("after going offline the page still reaches the server (%s)", got)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

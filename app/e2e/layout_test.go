@@ -34,7 +34,7 @@ func seed(t *testing.T, srv *server) *client.Client {
 		{"sam.ops", "Sam Ortega", "sam.ortega@example.com", shared.RoleAdmin},
 		{"li_wei", "Li Wei", "li.wei@example.com", shared.RoleViewer},
 	} {
-		if _, err := admin.CreateUser(apiCtx(t), shared.UserCreate{Username: u.name, Password: u.name + "-password-1", FullName: u.full, Email: u.email, Role: u.role}); err != nil {
+		if _, err := admin.CreateUser(apiCtx(t), shared.UserCreate{Username: u.name, Password: u.name + "-password-1", FullName: u.full, Email: u.email, Role: u.role, MustChangePassword: ptr(false)}); err != nil {
 			t.Fatalf("create %s: %v", u.name, err)
 		}
 		srv.login(t, u.name, u.name+"-password-1")

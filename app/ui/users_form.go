@@ -19,6 +19,7 @@ type createDraft struct {
 	open                                bool
 	username, password, fullName, email string
 	role                                shared.Role
+	keepPassword                        bool // unticked "ask for a new password at the first sign-in"
 	errs                                map[string]string
 	err                                 string
 	busy                                bool
@@ -33,6 +34,8 @@ func (d *createDraft) request(own shared.Role) (shared.UserCreate, error) {
 		FullName: strings.TrimSpace(d.fullName),
 		Email:    strings.TrimSpace(d.email),
 		Role:     d.role,
+		// Sent either way, so that the choice shows in the request.
+		MustChangePassword: new(!d.keepPassword),
 	}
 	return in, withRoleLimit(in.Validate(), in.Role, own)
 }
@@ -251,6 +254,11 @@ func (u *Users) createForm() app.UI {
 		formRow("E-mail", "new-email", invalid(app.Input().Type("email").ID("new-email").
 			Value(d.email).OnInput(u.ValueTo(&d.email)), "new-email", d.errs["email"]), d.errs["email"]),
 		formRow("Role", "new-role", invalid(roleSelect("new-role", rolesUpTo(u.own()), d.role, u.ValueTo(&d.role)), "new-role", d.errs["role"]), d.errs["role"]),
+		app.Label().Class("checkbox").For("new-must-change").Body(
+			app.Input().Type("checkbox").ID("new-must-change").Checked(!d.keepPassword).
+				OnChange(func(ctx app.Context, e app.Event) { d.keepPassword = !ctx.JSSrc().Get("checked").Bool() }),
+			app.Text(" Ask for a new password at the first sign-in"),
+		),
 		app.Div().Class("actions").Body(
 			submitButton("user-form-submit", "Create user", "Creating…", d.busy),
 			button("user-form-cancel", "btn", "Cancel", false, u.cancelForms),

@@ -167,6 +167,10 @@ func TestUsersCreateSendsReloadsAndSaysSo(t *testing.T) {
 	if err := json.Unmarshal([]byte(posts[0].Body), &sent); err != nil {
 		t.Fatal(err)
 	}
+	if sent.MustChangePassword == nil || !*sent.MustChangePassword {
+		t.Errorf("sent must_change_password %v, want true (the box starts ticked)", sent.MustChangePassword)
+	}
+	sent.MustChangePassword = nil
 	if want := (shared.UserCreate{Username: "nina", Password: "nina-password", FullName: "Nina N", Email: "nina@example.com", Role: shared.RoleManager}); sent != want {
 		t.Errorf("sent %+v, want %+v", sent, want)
 	}
@@ -179,6 +183,19 @@ func TestUsersCreateSendsReloadsAndSaysSo(t *testing.T) {
 	}
 	if n := dom.count(t, "#user-form"); n != 0 {
 		t.Errorf("the form stays open after a create")
+	}
+
+	// Unticked, the password is the one the user keeps.
+	u.openCreate(r.stale, ev)
+	if !render(t, u).one(t, "#new-must-change").has("checked") {
+		t.Error("the box asking for a new password at the first sign-in starts unticked")
+	}
+	u.create = createDraft{open: true, username: "noah", password: "noah-password", role: shared.RoleViewer, keepPassword: true}
+	u.submitCreate(r.stale, ev)
+	r.settle()
+	posts = api.callsTo("POST", "/api/users")
+	if len(posts) != 2 || !strings.Contains(posts[1].Body, `"must_change_password":false`) {
+		t.Errorf("unticked: sent %+v", posts)
 	}
 }
 

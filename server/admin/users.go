@@ -35,6 +35,8 @@ func (s *Service) User(ctx context.Context, id int64) (*shared.User, error) {
 }
 
 // CreateUser creates an account with a role no higher than the actor's.
+// Its password, set by the actor, must be changed at the first sign-in
+// unless in says otherwise (shared.UserCreate.MustChange).
 func (s *Service) CreateUser(ctx context.Context, a Actor, in shared.UserCreate) (*shared.User, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
@@ -53,7 +55,8 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in shared.UserCreate)
 		return nil, err
 	}
 	now := s.now()
-	u := &store.User{User: shared.User{Username: in.Username, FullName: in.FullName, Email: in.Email, Role: in.Role, CreatedAt: now, UpdatedAt: now}, PasswordHash: hash}
+	u := &store.User{User: shared.User{Username: in.Username, FullName: in.FullName, Email: in.Email, Role: in.Role,
+		MustChangePassword: in.MustChange(), CreatedAt: now, UpdatedAt: now}, PasswordHash: hash}
 	err = s.update(ctx, func(tx store.Tx) error {
 		actor, err := acting(ctx, tx, a)
 		if err != nil {
@@ -68,7 +71,11 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in shared.UserCreate)
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		return tx.AddAudit(ctx, e(shared.OutcomeOK, "role "+string(u.Role)))
+		detail := "role " + string(u.Role)
+		if u.MustChangePassword {
+			detail += "; must change the password at the first sign-in"
+		}
+		return tx.AddAudit(ctx, e(shared.OutcomeOK, detail))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create user %q: %w", in.Username, err)

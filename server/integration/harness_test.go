@@ -162,7 +162,7 @@ func (e *env) admin() *client.Client {
 func (e *env) newUser(role shared.Role) (*shared.User, *client.Client) {
 	e.t.Helper()
 	name := fmt.Sprintf("%s%d", role, e.users.Add(1))
-	u, err := e.admin().CreateUser(context.Background(), shared.UserCreate{Username: name, Password: userPassword, FullName: "Test " + name, Email: name + "@example.com", Role: role})
+	u, err := e.admin().CreateUser(context.Background(), shared.UserCreate{Username: name, Password: userPassword, FullName: "Test " + name, Email: name + "@example.com", Role: role, MustChangePassword: ptr(false)})
 	if err != nil {
 		e.t.Fatalf("create %s: %v", name, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -512,6 +513,24 @@ func TestForcedPasswordChange(t *testing.T) {
 	if _, err := c.Users(bg, client.UserQuery{}); err != nil {
 		t.Fatalf("after the change: %v", err)
 	}
+	t.Run("a new user's password, set by an admin, must be changed at the first sign-in unless the admin said not", func(t *testing.T) {
+		for _, tt := range []struct {
+			name string
+			must *bool
+			want bool
+		}{{"said nothing", nil, true}, {"said true", ptr(true), true}, {"said false", ptr(false), false}} {
+			name := fmt.Sprintf("new-%d", e.users.Add(1))
+			u, err := admin.CreateUser(bg, shared.UserCreate{Username: name, Password: "set-by-admin-1", Role: shared.RoleViewer, MustChangePassword: tt.must})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := e.login(name, "set-by-admin-1")
+			_, err = c.Users(bg, client.UserQuery{})
+			if forced := errors.Is(err, client.ErrPasswordChangeRequired); forced != tt.want || u.MustChangePassword != tt.want {
+				t.Fatalf("%s: created %+v; a first call answered %v; want forced %v", tt.name, u, err, tt.want)
+			}
+		}
+	})
 	t.Run("an admin resetting their own password is not forced", func(t *testing.T) {
 		me, _ := admin.Me(bg)
 		if err := admin.ResetPassword(bg, me.ID, shared.PasswordReset{NewPassword: adminPass + "-2"}); err != nil {

@@ -200,7 +200,7 @@ func TestMigrateStoreKeepsEveryoneSignedIn(t *testing.T) {
 		}
 	})
 	t.Run("a new user gets an ID above every one the SQLite store handed out, and signs in", func(t *testing.T) {
-		u, err := pgAdmin.CreateUser(bg, shared.UserCreate{Username: "after-move", Password: userPassword, Role: shared.RoleViewer})
+		u, err := pgAdmin.CreateUser(bg, shared.UserCreate{Username: "after-move", Password: userPassword, Role: shared.RoleViewer, MustChangePassword: ptr(false)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -221,7 +221,7 @@ func rankRaces(t *testing.T, settings ...string) {
 	_, manager := e.newUser(shared.RoleManager)
 	const rounds = 15
 	race := func(t *testing.T, action func(id int64) error) (actionErr, promoteErr error, id int64) {
-		u, err := admin.CreateUser(bg, shared.UserCreate{Username: fmt.Sprintf("target%d", e.users.Add(1)), Password: userPassword, Role: shared.RoleViewer})
+		u, err := admin.CreateUser(bg, shared.UserCreate{Username: fmt.Sprintf("target%d", e.users.Add(1)), Password: userPassword, Role: shared.RoleViewer, MustChangePassword: ptr(false)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -305,7 +305,7 @@ func rankRaces(t *testing.T, settings ...string) {
 	})
 	t.Run("revoking sessions racing a promotion never signs out an admin", func(t *testing.T) {
 		for range rounds {
-			u, err := admin.CreateUser(bg, shared.UserCreate{Username: fmt.Sprintf("target%d", e.users.Add(1)), Password: userPassword, Role: shared.RoleViewer})
+			u, err := admin.CreateUser(bg, shared.UserCreate{Username: fmt.Sprintf("target%d", e.users.Add(1)), Password: userPassword, Role: shared.RoleViewer, MustChangePassword: ptr(false)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -205,7 +205,7 @@ func TestRoleDowngradeTakesEffectOnTheNextRequest(t *testing.T) {
 	admin := e.admin()
 	m, mc := e.newUser(shared.RoleManager)
 	create := func(name string) error {
-		_, err := mc.CreateUser(bg, shared.UserCreate{Username: name, Password: userPassword, Role: shared.RoleViewer})
+		_, err := mc.CreateUser(bg, shared.UserCreate{Username: name, Password: userPassword, Role: shared.RoleViewer, MustChangePassword: ptr(false)})
 		return err
 	}
 	// The manager's role is now in the server's cache.

@@ -31,7 +31,7 @@ func throughput(b *testing.B) {
 	fresh := e.admin().Tokens.Token()
 	admin := e.admin()
 	for i := range 60 {
-		if _, err := admin.CreateUser(bg, shared.UserCreate{Username: fmt.Sprintf("bench%02d", i), Password: userPassword, Role: shared.RoleViewer}); err != nil {
+		if _, err := admin.CreateUser(bg, shared.UserCreate{Username: fmt.Sprintf("bench%02d", i), Password: userPassword, Role: shared.RoleViewer, MustChangePassword: ptr(false)}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -65,7 +65,7 @@ func TestTheLastEnabledAdminIsProtected(t *testing.T) {
 			id := rootID(t, root)
 			wantAPIError(t, ch.apply(root, id), http.StatusConflict, shared.CodeConflict)
 			// Nor when a second admin exists but is disabled.
-			second, err := root.CreateUser(bg, shared.UserCreate{Username: "second-admin", Password: userPassword, Role: shared.RoleAdmin})
+			second, err := root.CreateUser(bg, shared.UserCreate{Username: "second-admin", Password: userPassword, Role: shared.RoleAdmin, MustChangePassword: ptr(false)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +86,7 @@ func TestTheLastEnabledAdminIsProtected(t *testing.T) {
 			e := newEnv(t)
 			root := e.admin()
 			id := rootID(t, root)
-			if _, err := root.CreateUser(bg, shared.UserCreate{Username: "second-admin", Password: userPassword, Role: shared.RoleAdmin}); err != nil {
+			if _, err := root.CreateUser(bg, shared.UserCreate{Username: "second-admin", Password: userPassword, Role: shared.RoleAdmin, MustChangePassword: ptr(false)}); err != nil {
 				t.Fatal(err)
 			}
 			second := e.login("second-admin", userPassword)
@@ -124,7 +124,7 @@ func TestAManagerStaysBelowAdmins(t *testing.T) {
 		call func() error
 	}{
 		{"a manager cannot create an admin", func() error {
-			_, err := mc.CreateUser(bg, shared.UserCreate{Username: "would-be-admin", Password: userPassword, Role: shared.RoleAdmin})
+			_, err := mc.CreateUser(bg, shared.UserCreate{Username: "would-be-admin", Password: userPassword, Role: shared.RoleAdmin, MustChangePassword: ptr(false)})
 			return err
 		}},
 		{"a manager cannot promote a viewer to manager", func() error {
@@ -183,7 +183,7 @@ func TestAManagerStaysBelowAdmins(t *testing.T) {
 
 	t.Run("a manager manages viewers and managers", func(t *testing.T) {
 		for _, role := range []shared.Role{shared.RoleViewer, shared.RoleManager} {
-			u, err := mc.CreateUser(bg, shared.UserCreate{Username: "made-" + string(role), Password: userPassword, Role: role})
+			u, err := mc.CreateUser(bg, shared.UserCreate{Username: "made-" + string(role), Password: userPassword, Role: role, MustChangePassword: ptr(false)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -324,7 +324,7 @@ func TestUsersSortAndAuditActorPrefix(t *testing.T) {
 		name string
 		role shared.Role
 	}{{"zoe", shared.RoleViewer}, {"mo_x", shared.RoleManager}, {"moax", shared.RoleViewer}} {
-		if _, err := root.CreateUser(bg, shared.UserCreate{Username: u.name, Password: userPassword, Role: u.role}); err != nil {
+		if _, err := root.CreateUser(bg, shared.UserCreate{Username: u.name, Password: userPassword, Role: u.role, MustChangePassword: ptr(false)}); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(time.Minute)

@@ -531,6 +531,7 @@ func (c *crashChild) writeAway(t *testing.T, round, w int, token string, acked *
 		mine = append(mine, u)
 		a := c.doJSON(http.MethodPost, "/api/users", token, shared.UserCreate{
 			Username: name, Password: "password-" + name, FullName: u.values.fullName, Email: u.values.email, Role: shared.RoleViewer,
+			MustChangePassword: ptr(false),
 		})
 		switch {
 		case a.ok():
@@ -580,3 +581,5 @@ func (w *crashLines) String() string {
 	defer w.mu.Unlock()
 	return w.all.String()
 }
+
+func ptr[T any](v T) *T { return &v }
