@@ -268,21 +268,7 @@ func rankRaces(t *testing.T, settings ...string) {
 			// Both happened: the reset must have been written before the
 			// promotion, as the audit log (written in each transaction)
 			// orders them.
-			target := "user " + mustUser(t, admin, id).Username
-			var resetID, promoteID int64
-			for _, ev := range e.audit("") {
-				if ev.Target == target && ev.Outcome == shared.OutcomeOK {
-					switch ev.Action {
-					case shared.ActionPasswordReset:
-						resetID = ev.ID
-					case shared.ActionUserUpdate:
-						promoteID = ev.ID
-					}
-				}
-			}
-			if resetID == 0 || promoteID == 0 || resetID > promoteID {
-				t.Fatalf("the manager's reset (event %d) was written after the promotion (event %d)", resetID, promoteID)
-			}
+			writtenBeforePromotion(t, e, mustUser(t, admin, id).Username, shared.ActionPasswordReset)
 		}
 	})
 	t.Run("a disable racing a promotion never disables an admin", func(t *testing.T) {
@@ -333,24 +319,31 @@ func rankRaces(t *testing.T, settings ...string) {
 				if meErr == nil {
 					t.Fatal("the revocation answered ok but the session lives")
 				}
-				name := "user " + u.Username
-				var revokeID, promoteID int64
-				for _, ev := range e.audit("") {
-					if ev.Target == name && ev.Outcome == shared.OutcomeOK {
-						switch ev.Action {
-						case shared.ActionSessionsRevoke:
-							revokeID = ev.ID
-						case shared.ActionUserUpdate:
-							promoteID = ev.ID
-						}
-					}
-				}
-				if revokeID == 0 || promoteID == 0 || revokeID > promoteID {
-					t.Fatalf("the manager's revocation (event %d) was written after the promotion (event %d)", revokeID, promoteID)
-				}
+				writtenBeforePromotion(t, e, u.Username, shared.ActionSessionsRevoke)
 			}
 		}
 	})
+}
+
+// writtenBeforePromotion fails t unless the audit log (written in each
+// write's transaction, so in commit order) holds a successful action on
+// the user username before the successful update that promoted them.
+func writtenBeforePromotion(t *testing.T, e *env, username, action string) {
+	t.Helper()
+	var actionID, promoteID int64
+	for _, ev := range e.audit("") {
+		if ev.Target == "user "+username && ev.Outcome == shared.OutcomeOK {
+			switch ev.Action {
+			case action:
+				actionID = ev.ID
+			case shared.ActionUserUpdate:
+				promoteID = ev.ID
+			}
+		}
+	}
+	if actionID == 0 || promoteID == 0 || actionID > promoteID {
+		t.Fatalf("the manager's %s (event %d) was written after the promotion (event %d)", action, actionID, promoteID)
+	}
 }
 
 // granted is grant for a call answering (response, body).
