@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"gatehouse/server/migration"
 )
 
 // migrationFiles holds the schema migrations, named VERSION_NAME.sql with
@@ -35,40 +33,13 @@ var migrationFiles embed.FS
 // migrateLock is the key of the advisory lock under which migrations run.
 var migrateLock = lockKey("migrate", "")
 
-// A migration is one step of the schema.
-type migration struct {
-	version int
-	name    string // the file name without extension
-	sql     string
-}
-
 // migrations returns the embedded migrations, lowest version first.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+func migrations() ([]migration.Step, error) {
+	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
 	}
-	var ms []migration
-	for _, name := range names {
-		base := strings.TrimSuffix(path.Base(name), ".sql")
-		prefix, _, _ := strings.Cut(base, "_")
-		v, err := strconv.Atoi(prefix)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name does not start with a positive version", name)
-		}
-		text, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(text)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s have the same version", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
+	return migration.Load(sub)
 }
 
 // migrate brings the schema of the database up to date with the embedded
@@ -89,18 +60,18 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
 }
 
 // apply applies the migrations ms, sorted by version, to the database.
-func apply(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, ms []migration) error {
+func apply(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, ms []migration.Step) error {
 	if len(ms) == 0 {
 		return fmt.Errorf("no migrations")
 	}
-	known := ms[len(ms)-1].version
+	known := ms[len(ms)-1].Version
 	for _, m := range ms {
 		applied, err := step(ctx, pool, m, known)
 		if err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 		if applied {
-			log.Info("applied a database migration", "migration", m.name)
+			log.Info("applied a database migration", "migration", m.Name)
 		}
 	}
 	return nil
@@ -108,7 +79,7 @@ func apply(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, ms []migra
 
 // step applies the migration m unless it is recorded, and reports whether
 // it did; known is the newest version the program knows.
-func step(ctx context.Context, pool *pgxpool.Pool, m migration, known int) (applied bool, err error) {
+func step(ctx context.Context, pool *pgxpool.Pool, m migration.Step, known int) (applied bool, err error) {
 	err = pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		// A migration may take longer than a request, and waiting for
 		// another instance's is expected.
@@ -136,16 +107,16 @@ func step(ctx context.Context, pool *pgxpool.Pool, m migration, known int) (appl
 			return fmt.Errorf("database schema version %d is newer than this program's %d", *newest, known)
 		}
 		var n int
-		err := tx.QueryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE version = $1", m.version).Scan(&n)
+		err := tx.QueryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE version = $1", m.Version).Scan(&n)
 		if err != nil || n > 0 {
 			return err
 		}
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx,
 			"INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())",
-			m.version, m.name)
+			m.Version, m.Name)
 		applied = err == nil
 		return err
 	})

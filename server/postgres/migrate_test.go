@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"gatehouse/server/migration"
 	"gatehouse/server/store"
 	"gatehouse/shared"
 )
@@ -44,7 +45,7 @@ func wantVersions(t *testing.T) []int {
 	}
 	var vs []int
 	for _, m := range ms {
-		vs = append(vs, m.version)
+		vs = append(vs, m.Version)
 	}
 	return vs
 }
@@ -121,11 +122,11 @@ func TestFailedMigrationLeavesNoTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	next := ms[len(ms)-1].version + 1
-	bad := append(ms, migration{
-		version: next,
-		name:    fmt.Sprintf("%04d_bad", next),
-		sql:     "CREATE TABLE half_done (x integer); INSERT INTO no_such_table VALUES (1);",
+	next := ms[len(ms)-1].Version + 1
+	bad := append(ms, migration.Step{
+		Version: next,
+		Name:    fmt.Sprintf("%04d_bad", next),
+		SQL:     "CREATE TABLE half_done (x integer); INSERT INTO no_such_table VALUES (1);",
 	})
 	if err := apply(ctx, db.pool, db.log, bad); err == nil {
 		t.Fatal("applying a failing migration succeeded")
@@ -187,8 +188,8 @@ func TestMigrationToMFAKeepsThePreviousReleaseWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ms[0].version != 1 || ms[1].version != 2 {
-		t.Fatalf("migrations %d and %d, want 1 and 2", ms[0].version, ms[1].version)
+	if ms[0].Version != 1 || ms[1].Version != 2 {
+		t.Fatalf("migrations %d and %d, want 1 and 2", ms[0].Version, ms[1].Version)
 	}
 	old := rawConn(t, u)
 	pool, err := pgxpool.New(ctx, u)

@@ -6,11 +6,9 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
+
+	"gatehouse/server/migration"
 )
 
 // migrationFiles holds the schema migrations, named VERSION_NAME.sql with
@@ -20,40 +18,13 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// A migration is one step of the schema.
-type migration struct {
-	version int
-	name    string // the file name without extension
-	sql     string
-}
-
 // migrations returns the embedded migrations, lowest version first.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+func migrations() ([]migration.Step, error) {
+	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
 	}
-	var ms []migration
-	for _, name := range names {
-		base := strings.TrimSuffix(path.Base(name), ".sql")
-		prefix, _, _ := strings.Cut(base, "_")
-		v, err := strconv.Atoi(prefix)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name does not start with a positive version", name)
-		}
-		text, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(text)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s have the same version", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
+	return migration.Load(sub)
 }
 
 // migrate brings the schema of db up to date with the embedded migrations.
@@ -71,7 +42,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 }
 
 // apply applies the migrations ms, sorted by version, to db.
-func apply(ctx context.Context, db *sql.DB, ms []migration) error {
+func apply(ctx context.Context, db *sql.DB, ms []migration.Step) error {
 	if len(ms) == 0 {
 		return fmt.Errorf("no migrations")
 	}
@@ -88,7 +59,7 @@ func apply(ctx context.Context, db *sql.DB, ms []migration) error {
 	if err := db.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&newest); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	if known := ms[len(ms)-1].version; newest.Valid && newest.Int64 > int64(known) {
+	if known := ms[len(ms)-1].Version; newest.Valid && newest.Int64 > int64(known) {
 		return fmt.Errorf("database schema version %d is newer than this program's %d", newest.Int64, known)
 	}
 
@@ -96,20 +67,20 @@ func apply(ctx context.Context, db *sql.DB, ms []migration) error {
 		err := inTx(ctx, db, nil, func(tx *sql.Tx) error {
 			var n int
 			err := tx.QueryRowContext(ctx,
-				"SELECT count(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n)
+				"SELECT count(*) FROM schema_migrations WHERE version = ?", m.Version).Scan(&n)
 			if err != nil || n > 0 {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
 			_, err = tx.ExecContext(ctx,
 				"INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-				m.version, m.name, millis(time.Now()))
+				m.Version, m.Name, millis(time.Now()))
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
 	return nil

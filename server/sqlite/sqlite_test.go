@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/server/migration"
 	"gatehouse/server/store"
 	"gatehouse/server/storetest"
 	"gatehouse/shared"
@@ -72,9 +73,9 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n != len(ms) || top != ms[len(ms)-1].version {
+		if n != len(ms) || top != ms[len(ms)-1].Version {
 			t.Errorf("reopen #%d: %d migrations recorded up to version %d, want %d up to %d",
-				i+1, n, top, len(ms), ms[len(ms)-1].version)
+				i+1, n, top, len(ms), ms[len(ms)-1].Version)
 		}
 		if err := migrate(ctx, db.db); err != nil {
 			t.Errorf("migrating again: %v", err)
@@ -95,8 +96,8 @@ func TestMigrationGivesOldSessionsFreshSalts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ms[0].version != 1 || ms[1].version != 2 {
-		t.Fatalf("migrations %d and %d, want 1 and 2", ms[0].version, ms[1].version)
+	if ms[0].Version != 1 || ms[1].Version != 2 {
+		t.Fatalf("migrations %d and %d, want 1 and 2", ms[0].Version, ms[1].Version)
 	}
 	old := sql.OpenDB(connector{dsn: dsn(path)})
 	if err := apply(ctx, old, ms[:1]); err != nil {
@@ -158,8 +159,8 @@ func TestMigrationToMFA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ms[1].version != 2 || ms[2].version != 3 {
-		t.Fatalf("migrations %d and %d, want 2 and 3", ms[1].version, ms[2].version)
+	if ms[1].Version != 2 || ms[2].Version != 3 {
+		t.Fatalf("migrations %d and %d, want 2 and 3", ms[1].Version, ms[2].Version)
 	}
 	old := sql.OpenDB(connector{dsn: dsn(path)})
 	if err := apply(ctx, old, ms[:2]); err != nil {
@@ -214,11 +215,11 @@ func TestFailedMigrationLeavesNoTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	next := ms[len(ms)-1].version + 1
-	bad := append(ms, migration{
-		version: next,
-		name:    fmt.Sprintf("%04d_bad", next),
-		sql:     "CREATE TABLE half_done (x INTEGER); INSERT INTO no_such_table VALUES (1);",
+	next := ms[len(ms)-1].Version + 1
+	bad := append(ms, migration.Step{
+		Version: next,
+		Name:    fmt.Sprintf("%04d_bad", next),
+		SQL:     "CREATE TABLE half_done (x INTEGER); INSERT INTO no_such_table VALUES (1);",
 	})
 	if err := apply(ctx, db.db, bad); err == nil {
 		t.Fatal("applying a failing migration succeeded")
