@@ -34,32 +34,6 @@ var stepUpSettings = map[string]string{"GATEHOUSE_STEP_UP_MAX_AGE": stepUpAge.St
 // change that needs a recent one.
 func stalePause() { time.Sleep(stepUpAge + 1500*time.Millisecond) }
 
-// enrol gives the user signed in on c a TOTP factor and returns its
-// secret. The first code must be the current one: at a step's edge it is
-// tried again with the next.
-func enrol(t *testing.T, c *client.Client) string {
-	t.Helper()
-	e, err := c.StartTOTP(apiCtx(t))
-	if err != nil {
-		t.Fatalf("start TOTP: %v", err)
-	}
-	for range 2 {
-		code, err := totp.GenerateCode(e.Secret, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err = c.ConfirmTOTP(apiCtx(t), code); err == nil {
-			return e.Secret
-		}
-		var ve *shared.Error
-		if !errors.As(err, &ve) || ve.Status != http.StatusUnprocessableEntity {
-			t.Fatalf("confirm TOTP: %v", err)
-		}
-	}
-	t.Fatal("confirm TOTP: two current codes refused")
-	return ""
-}
-
 // nextCode is a code the server takes although this step's was used
 // (each code works once; one step of skew is allowed).
 func nextCode(t *testing.T, secret string) string {
@@ -223,7 +197,7 @@ func TestStepUpAsksAnAdminWithMFAForTheCode(t *testing.T) {
 	// The admin sets up an authenticator app (through the API, as the
 	// profile would), and the app learns of it when it loads who is
 	// signed in again.
-	secret := enrol(t, admin)
+	secret, _ := enrolByAPI(t, admin)
 	eval[chromedp.Void](b, `localStorage.removeItem(`+js(cachePrefix+"me")+`)`)
 	b.open("/users")
 	b.waitVisible(row("vera") + " .edit-user")
@@ -352,8 +326,8 @@ func TestStepUpResetsAnotherUsersMFAAndLiftsALockout(t *testing.T) {
 	}
 	vera := found.Items[0]
 	veraClient := srv.login(t, "vera", "vera-password-1")
-	enrol(t, veraClient)
-	enrol(t, srv.login(t, "sam.ops", "sam.ops-password-1"))
+	enrolByAPI(t, veraClient)
+	enrolByAPI(t, srv.login(t, "sam.ops", "sam.ops-password-1"))
 	// Failed sign-ins lock vera's account (seed made two already).
 	for i := 0; ; i++ {
 		_, err := client.New(srv.URL, nil).Login(apiCtx(t), "vera", "not-her-password")
