@@ -241,6 +241,7 @@ func TestMFANewPhoneConfirmedWithARecoveryCode(t *testing.T) {
 	oldSecret, codes := enrolByAPI(t, srv.login(t, mona, monaPassword))
 
 	b := newBrowser(t, srv.URL)
+	b.viewport(phoneWidth, phoneHeight, true) // on a phone, by keyboard where it matters
 	b.signInToCode(mona, monaPassword)
 	b.click("#login-recovery")
 	b.waitFocus("#login-recovery-code")
@@ -256,8 +257,10 @@ func TestMFANewPhoneConfirmedWithARecoveryCode(t *testing.T) {
 	b.waitVisible("#reauth")
 	b.waitText("#reauth-title", "Confirm it's you")
 	b.waitVisible("#reauth-code")
-	b.click("#reauth-recovery")
+	b.waitFocus("#reauth-password")
+	b.key(kb.Tab + kb.Tab + kb.Enter) // past the code field, to "Use a recovery code instead"
 	b.waitFocus("#reauth-code")
+	b.waitText(`label[for="reauth-code"]`, "Recovery code")
 	if got := b.attr("#reauth-code", "autocomplete"); got != "off" {
 		t.Errorf("the recovery code field's autocomplete is %q", got)
 	}
@@ -275,7 +278,7 @@ func TestMFANewPhoneConfirmedWithARecoveryCode(t *testing.T) {
 	b.waitText("#mfa-enrol-title", "Set up your new phone")
 	b.waitVisible("#mfa-keeps")
 	b.checkReadable("the new phone's set-up under the note")
-	b.shot("mfa", "new-phone-after-a-recovery-code", false)
+	b.shot("mfa", "new-phone-after-a-recovery-code-390", false)
 	newSecret, newCodes := b.enrol()
 	if newSecret == oldSecret {
 		t.Fatal("the new phone got the old key")
