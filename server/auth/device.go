@@ -57,8 +57,8 @@ func checkDevice(ring *Keyring, tok, username string, now time.Time) (*deviceTok
 	if !ok {
 		return nil, false
 	}
-	mac, err := base64.RawURLEncoding.Strict().DecodeString(parts[3])
-	if err != nil || !hmac.Equal(mac, deviceMAC(k, username, parts[0], parts[1])) {
+	mac, ok := decodeMAC(parts[3])
+	if !ok || !hmac.Equal(mac, deviceMAC(k, username, parts[0], parts[1])) {
 		return nil, false
 	}
 	exp, err := strconv.ParseInt(parts[1], 10, 64)

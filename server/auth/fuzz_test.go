@@ -15,8 +15,8 @@ func FuzzVerify(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, s := range []string{valid, "", ".", "..", "a.b.c", valid + "x", strings.ToUpper(valid), valid[:len(valid)/2],
-		"eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", "eyJhbGciOiJIUzI1NiIsImNyaXQiOlsiYiJdfQ.e30.x"} {
+	for _, s := range append([]string{valid, "", ".", "..", "a.b.c", valid + "x", strings.ToUpper(valid), valid[:len(valid)/2],
+		"eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", "eyJhbGciOiJIUzI1NiIsImNyaXQiOlsiYiJdfQ.e30.x"}, respellings(valid)...) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -41,7 +41,7 @@ func FuzzRefreshToken(f *testing.F) {
 	}
 	salt := []byte("0123456789abcdef")
 	minted := mintRefresh(r, "session", 3, salt)
-	for _, s := range []string{minted, "", "a.1.b.c", "s.-1.k.m", "s.01.k.m", "s.9223372036854775807.k.m", strings.Repeat(".", 300)} {
+	for _, s := range append([]string{minted, "", "a.1.b.c", "s.-1.k.m", "s.01.k.m", "s.9223372036854775807.k.m", strings.Repeat(".", 300)}, respellings(minted)...) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, tok string) {
@@ -64,7 +64,7 @@ func FuzzDeviceToken(f *testing.F) {
 	}
 	now := time.Unix(1_800_000_000, 0)
 	minted := mintDevice(r, "alice", "dev", now.Add(time.Hour))
-	for _, s := range []string{minted, "", "d.1.k.m", "d.99999999999999999999.k.m", strings.Repeat("a.", 100)} {
+	for _, s := range append([]string{minted, "", "d.1.k.m", "d.99999999999999999999.k.m", strings.Repeat("a.", 100)}, respellings(minted)...) {
 		f.Add(s, "alice")
 	}
 	f.Fuzz(func(t *testing.T, tok, user string) {
@@ -72,4 +72,61 @@ func FuzzDeviceToken(f *testing.F) {
 			t.Fatalf("accepted device token %q for %q", tok, user)
 		}
 	})
+}
+
+// respellings returns other spellings of tok's trailing base64 MAC that a
+// lenient decoder reads as the same bytes: line breaks inside it (which
+// encoding/base64 skips even in Strict mode) and padding. Each must be
+// refused, or one token has many spellings — a CI fuzz run found the first.
+func respellings(tok string) []string {
+	i := strings.LastIndexByte(tok, '.') + 1
+	head, mac := tok[:i], tok[i:]
+	return []string{
+		head + mac[:4] + "\n" + mac[4:],
+		head + mac[:4] + "\r\n" + mac[4:],
+		head + mac + "\n",
+		head + "\r" + mac,
+		head + mac + "=",
+	}
+}
+
+// TestOneSpellingPerToken: the tokens that carry a MAC in base64 verify
+// only as they were minted.
+func TestOneSpellingPerToken(t *testing.T) {
+	r, err := NewKeyring(NewKey(secretA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_800_000_000, 0)
+	salt := []byte("0123456789abcdef")
+	cases := []struct {
+		name  string
+		token string
+		ok    func(string) bool
+	}{
+		{"device", mintDevice(r, "alice", "dev", now.Add(time.Hour)), func(s string) bool {
+			_, ok := checkDevice(r, s, "alice", now)
+			return ok
+		}},
+		{"refresh", mintRefresh(r, "session", 3, salt), func(s string) bool {
+			rt, err := parseRefresh(s)
+			return err == nil && rt.valid(r, salt)
+		}},
+		{"challenge", mintChallenge(r, "challenge-id"), func(s string) bool {
+			_, ok := checkChallenge(r, s)
+			return ok
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !c.ok(c.token) {
+				t.Fatalf("the minted token %q does not verify", c.token)
+			}
+			for _, s := range respellings(c.token) {
+				if c.ok(s) {
+					t.Errorf("verified %q, a respelling of %q", s, c.token)
+				}
+			}
+		})
+	}
 }

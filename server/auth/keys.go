@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -106,4 +107,15 @@ func (r *Keyring) IDs() []string {
 		ids[i] = k.ID
 	}
 	return ids
+}
+
+// decodeMAC decodes the unpadded base64url MAC at the end of a token, and
+// only its one canonical spelling: encoding/base64 skips line breaks even
+// in Strict mode, which would give a token many spellings.
+func decodeMAC(s string) ([]byte, bool) {
+	mac, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil || base64.RawURLEncoding.EncodedLen(len(mac)) != len(s) {
+		return nil, false
+	}
+	return mac, true
 }

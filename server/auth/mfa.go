@@ -114,8 +114,8 @@ func checkChallenge(ring *Keyring, tok string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	mac, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || !hmac.Equal(mac, challengeMAC(k, parts[0])) {
+	mac, ok := decodeMAC(parts[2])
+	if !ok || !hmac.Equal(mac, challengeMAC(k, parts[0])) {
 		return "", false
 	}
 	return parts[0], true

@@ -83,8 +83,8 @@ func parseRefresh(tok string) (*refreshToken, error) {
 	if err != nil || gen < 0 || parts[1] != strconv.FormatInt(gen, 10) {
 		return nil, fmt.Errorf("%w: malformed", ErrBadRefresh)
 	}
-	mac, err := base64.RawURLEncoding.Strict().DecodeString(parts[3])
-	if err != nil || len(mac) != sha256.Size {
+	mac, ok := decodeMAC(parts[3])
+	if !ok || len(mac) != sha256.Size {
 		return nil, fmt.Errorf("%w: malformed", ErrBadRefresh)
 	}
 	return &refreshToken{session: parts[0], gen: gen, kid: parts[2], mac: mac}, nil
