@@ -30,9 +30,13 @@ type User struct {
 	// MFAOff is true, in who-am-I only, when the server's MFA policy is
 	// off: no second factor can be set up (one already set up still
 	// works), so a client offers none.
-	MFAOff    bool      `json:"mfa_off,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	MFAOff bool `json:"mfa_off,omitempty"`
+	// MFAMandatory is true, in who-am-I only, when the MFA policy requires
+	// the user to have a second factor: it can be moved to a new phone but
+	// not turned off (409 conflict), so a client offers no way to.
+	MFAMandatory bool      `json:"mfa_mandatory,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // Input limits.

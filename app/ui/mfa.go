@@ -167,6 +167,8 @@ func (t *twoStep) status(me *shared.User, on bool) app.UI {
 	switch {
 	case me == nil:
 		return app.P().Class("muted").ID("mfa-status").Text("Loading…")
+	case on && me.MFAMandatory:
+		badge, class, says = "On", "badge on", " Signing in asks for your password and a code from your authenticator app. This server requires it for your role: it can move to a new phone but not be turned off."
 	case on:
 		badge, class, says = "On", "badge on", " Signing in asks for your password and a code from your authenticator app."
 	case me.MFAOff:
@@ -184,14 +186,17 @@ func (t *twoStep) body(me *shared.User, on bool) app.UI {
 	case me == nil:
 		return nil
 	case on:
-		var newPhone app.UI
+		var newPhone, remove app.UI
 		if !me.MFAOff {
 			newPhone = button("mfa-new-phone", "btn", "Set up on a new phone", t.busy, t.newPhone)
+		}
+		if !me.MFAMandatory {
+			remove = button("mfa-remove", "btn danger", "Turn off", t.busy, t.askRemove)
 		}
 		return app.Div().Class("actions").Body(
 			newPhone,
 			button("mfa-new-codes", "btn", "New recovery codes", t.busy, t.newCodes),
-			button("mfa-remove", "btn danger", "Turn off", t.busy, t.askRemove),
+			remove,
 		)
 	case me.MFAOff:
 		return nil // nothing can be set up here

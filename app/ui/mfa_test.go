@@ -368,3 +368,24 @@ func TestTwoStepWhenTheServerTurnedItOff(t *testing.T) {
 		}
 	}
 }
+
+// A factor the policy requires is offered a move to a new phone and new
+// recovery codes, never "Turn off" (the server refuses it with 409), and
+// the section says why.
+func TestTwoStepWhenThePolicyRequiresIt(t *testing.T) {
+	r := newRig(t)
+	host := &pageCtx{}
+	host.mounted(r.ctx)
+	me := vera
+	me.MFA, me.MFAMandatory = true, true
+	env := newEnv(t, mfaAPI(t, me, nil), &me)
+	dom := parse(t, app.HTMLString((&twoStep{}).ui(host, env)))
+	dom.one(t, "#mfa-new-phone")
+	dom.one(t, "#mfa-new-codes")
+	if dom.count(t, "#mfa-remove") != 0 {
+		t.Error("a factor the policy requires can be turned off")
+	}
+	if status := dom.one(t, "#mfa-status").Text(); !strings.Contains(status, "requires it for your role") {
+		t.Errorf("#mfa-status = %q", status)
+	}
+}

@@ -120,6 +120,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		e.Status, e.Code, e.Description = http.StatusNotFound, shared.CodeNotFound, "no such record"
 	case errors.Is(err, store.ErrConflict):
 		e.Status, e.Code, e.Description = http.StatusConflict, shared.CodeConflict, "that username is taken"
+	case errors.Is(err, auth.ErrFactorRequired):
+		e.Status, e.Code, e.Description = http.StatusConflict, shared.CodeConflict, "your role must keep two-step verification; to move it, set it up on a new phone"
 	case errors.Is(err, admin.ErrLastAdmin):
 		e.Status, e.Code, e.Description = http.StatusConflict, shared.CodeConflict, "the last enabled admin can be neither disabled, demoted nor deleted"
 	case errors.Is(err, store.ErrUnavailable):

@@ -55,6 +55,9 @@ func appendUser(b []byte, u *shared.User) []byte {
 	if u.MFAOff {
 		b = append(b, `,"mfa_off":true`...)
 	}
+	if u.MFAMandatory {
+		b = append(b, `,"mfa_mandatory":true`...)
+	}
 	b = append(b, `,"created_at":`...)
 	b = appendTime(b, u.CreatedAt)
 	b = append(b, `,"updated_at":`...)

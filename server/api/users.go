@@ -18,6 +18,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	// Only who-am-I says so: the policy is about the caller's session.
 	u.MustEnrollMFA = s.auth.MustEnroll(principal(r))
 	u.MFAOff = s.auth.MFAOff()
+	u.MFAMandatory = s.auth.MFAMandatory(principal(r))
 	writeUser(w, http.StatusOK, u)
 }
 

@@ -61,6 +61,9 @@ var (
 	ErrBadChallenge = errors.New("the sign-in expired or is unknown; sign in again")
 	// ErrMFAOff: the MFA policy is off, so no factor can be enrolled.
 	ErrMFAOff = errors.New("multi-factor authentication is turned off on this server")
+	// ErrFactorRequired: the MFA policy requires the user's second factor,
+	// so it cannot be removed (only moved to a new authenticator).
+	ErrFactorRequired = errors.New("the MFA policy requires a second factor for this role")
 )
 
 // MFARequiredError answers a right password of a user with a second

@@ -511,8 +511,13 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, m 
 	return codes, nil
 }
 
+// MFAMandatory reports whether the MFA policy in force requires the
+// principal to have a second factor, enrolled or not.
+func (s *Service) MFAMandatory(p *Principal) bool { return s.cfg.MFA.requires(p.Role) }
+
 // RemoveMFA removes the principal's factor and recovery codes; it needs a
-// recent sign-in.
+// recent sign-in, and a role the policy does not require a factor of
+// (ErrFactorRequired): else the password alone could then enrol another.
 func (s *Service) RemoveMFA(ctx context.Context, p *Principal, m Meta) error {
 	if err := s.RequireRecent(p); err != nil {
 		return err
@@ -522,6 +527,9 @@ func (s *Service) RemoveMFA(ctx context.Context, p *Principal, m Meta) error {
 		u, err := tx.LockUser(ctx, p.UserID)
 		if err != nil {
 			return err
+		}
+		if s.cfg.MFA.requires(u.Role) {
+			return ErrFactorRequired
 		}
 		if err := ClearFactor(ctx, tx, u, now); err != nil {
 			return err

@@ -235,8 +235,8 @@ func TestMFAPolicy(t *testing.T) {
 				_, c := e.newUser(role)
 				// Who-am-I says what the session must do, so that a client
 				// leads the user there without trying anything else first.
-				if me, err := c.Me(bg); err != nil || me.MustEnrollMFA != must || me.MFAOff != (tc.policy == "off") {
-					t.Fatalf("%s under %s: who-am-I %+v, %v; want must_enroll_mfa %v, mfa_off %v", role, tc.policy, me, err, must, tc.policy == "off")
+				if me, err := c.Me(bg); err != nil || me.MustEnrollMFA != must || me.MFAOff != (tc.policy == "off") || me.MFAMandatory != must {
+					t.Fatalf("%s under %s: who-am-I %+v, %v; want must_enroll_mfa %v, mfa_off %v, mfa_mandatory %v", role, tc.policy, me, err, must, tc.policy == "off", must)
 				}
 				if tc.policy == "off" {
 					if _, err := c.StartTOTP(bg); err == nil {
@@ -267,8 +267,16 @@ func TestMFAPolicy(t *testing.T) {
 				if _, err := c.Users(bg, client.UserQuery{}); err != nil {
 					t.Fatalf("%s after enrolling: %v", role, err)
 				}
-				if me, err := c.Me(bg); err != nil || me.MustEnrollMFA {
-					t.Fatalf("%s after enrolling: who-am-I %+v, %v; want no must_enroll_mfa", role, me, err)
+				if me, err := c.Me(bg); err != nil || me.MustEnrollMFA || !me.MFAMandatory {
+					t.Fatalf("%s after enrolling: who-am-I %+v, %v; want no must_enroll_mfa, mfa_mandatory", role, me, err)
+				}
+				// A factor the policy requires stays: turning it off would
+				// let the password alone enrol a new one. Moving it to a new
+				// phone (re-enrolling) is the way.
+				err = c.RemoveMFA(bg)
+				wantAPIError(t, err, http.StatusConflict, shared.CodeConflict)
+				if me := mustMe(t, c); !me.MFA {
+					t.Fatalf("%s under %s: the factor was removed although refused", role, tc.policy)
 				}
 			}
 			if tc.policy == "off" {
