@@ -234,7 +234,7 @@ func (f *Frame) Render() app.UI {
 		slot(f.offlineBanner(), f.updateBanner(), f.sessionWarning()),
 		// Its dialog is modal (over everything); its note on recovery
 		// codes left is a banner, in line with the others.
-		&StepUp{Env: f.Env, Held: f.Env.reauthenticating() != nil},
+		&StepUp{Env: f.Env, Held: f.Env.reauthenticating() != nil, Path: f.Path},
 		app.Main().Class("content").ID("main").TabIndex(-1).Body(content...),
 		slot(f.reauthDialog(me)),
 	)

@@ -21,6 +21,9 @@ type StepUp struct {
 	// session ended: that question goes first, and its answer (a new
 	// session) is the more recent sign-in anyway.
 	Held bool
+	// Path is the page under the widget: on the profile page, the note on
+	// recovery codes left points below instead of linking to it.
+	Path string
 
 	detach func()
 }
@@ -59,12 +62,16 @@ func (s *StepUp) leftNote() app.UI {
 	case 1:
 		says = "You confirmed with a recovery code. You have 1 recovery code left."
 	}
+	where, link := "in your profile", app.UI(app.A().Class("btn link").ID("stepup-profile").Href("/profile#two-step").Text("Your profile"))
+	if s.Path == "/profile" {
+		where, link = "below", nil
+	}
 	if *left <= fewRecoveryCodes {
-		says += " Make new ones in your profile, or set up two-step verification on a new phone."
+		says += " Make new ones " + where + ", or set up two-step verification on a new phone."
 	}
 	return app.Div().Class("banner warning recovery-used").ID("stepup-recovery-left").Attr("role", "status").Body(
 		app.Span().Text(says),
-		app.A().Class("btn link").ID("stepup-profile").Href("/profile#two-step").Text("Your profile"),
+		slot(link),
 		button("stepup-dismiss", "btn link", "Dismiss", false, func(ctx app.Context, e app.Event) { s.Env.stepUp.noteLeft(nil) }),
 	)
 }

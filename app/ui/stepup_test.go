@@ -405,6 +405,13 @@ func TestStepUpAsksForTheCode(t *testing.T) {
 		if got := note.Text(); !strings.Contains(got, "2 recovery codes left") || !strings.Contains(got, "new phone") {
 			t.Errorf("#stepup-recovery-left = %q", got)
 		}
+		note.one(t, "#stepup-profile")
+		// On the profile page itself the note points below, not to a link
+		// that goes nowhere.
+		onProfile := parse(t, app.HTMLString(&StepUp{Env: u.Env, Path: "/profile"})).one(t, "#stepup-recovery-left")
+		if onProfile.count(t, "#stepup-profile") != 0 || !strings.Contains(onProfile.Text(), "below") {
+			t.Errorf("on the profile page the note reads %q, with a link to it", onProfile.Text())
+		}
 		u.Env.stepUp.noteLeft(nil)
 		if parse(t, app.HTMLString(st)).count(t, "#stepup-recovery-left") != 0 {
 			t.Error("the note stays after it was dismissed")
