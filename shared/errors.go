@@ -49,6 +49,10 @@ type Error struct {
 	// code (grant_type=mfa_otp). MFAExpiresIn is its lifetime in seconds.
 	MFAToken     string `json:"mfa_token,omitempty"`
 	MFAExpiresIn int64  `json:"mfa_expires_in,omitempty"`
+	// AttemptsLeft is, on a wrong code for an mfa_token (401
+	// invalid_grant), how many more codes it takes before the sign-in must
+	// start again from the password.
+	AttemptsLeft *int `json:"attempts_left,omitempty"`
 	// MaxAge is, on insufficient_user_authentication, how recent (in
 	// seconds) the sign-in must be.
 	MaxAge int64 `json:"max_age,omitempty"`

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -145,17 +144,6 @@ func sixDigits(s string) (string, bool) {
 	return s, true
 }
 
-// triesLeft reads how many codes the mfa_token still takes from the
-// server's words for a wrong code ("wrong code; 3 tries left").
-func triesLeft(desc string) (int, bool) {
-	before, _, found := strings.Cut(desc, " tries left")
-	if !found {
-		return 0, false
-	}
-	n, err := strconv.Atoi(before[strings.LastIndexByte(before, ' ')+1:])
-	return n, err == nil
-}
-
 // codeRefused puts a refused code into words, and says whether the sign-in
 // must start again from the password: the mfa_token is spent or expired
 // (400 invalid_grant), or the wrong code was its last try.
@@ -172,8 +160,8 @@ func codeRefused(err error, recovery bool) (msg string, back bool) {
 		if recovery {
 			wrong = "That recovery code is not right, or it was used already."
 		}
-		if n, ok := triesLeft(e.Description); ok {
-			switch n {
+		if e.AttemptsLeft != nil {
+			switch n := *e.AttemptsLeft; n {
 			case 0:
 				return wrong + " That was the last try: enter your password again.", true
 			case 1:

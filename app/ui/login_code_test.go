@@ -50,18 +50,18 @@ func mfaServer(t *testing.T) *stubAPI {
 					granted(w, r, &two)
 					return
 				}
-				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code; 4 tries left", Fields: map[string]string{"otp": "is wrong or was used already"}})(w, r)
+				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code; 4 tries left", AttemptsLeft: ptrTo(4), Fields: map[string]string{"otp": "is wrong or was used already"}})(w, r)
 				return
 			}
 			switch r.FormValue("otp") {
 			case "123456":
 				granted(w, r, nil)
 			case "000001":
-				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code; 3 tries left", Fields: map[string]string{"otp": "is wrong or was used already"}})(w, r)
+				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code", AttemptsLeft: ptrTo(3), Fields: map[string]string{"otp": "is wrong or was used already"}})(w, r)
 			case "000002":
-				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code; 1 tries left", Fields: map[string]string{"otp": "is wrong or was used already"}})(w, r)
+				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code; 1 tries left", AttemptsLeft: ptrTo(1), Fields: map[string]string{"otp": "is wrong or was used already"}})(w, r)
 			case "000003":
-				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code; 0 tries left", Fields: map[string]string{"otp": "is wrong or was used already"}})(w, r)
+				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInvalidGrant, Description: "wrong code; 0 tries left", AttemptsLeft: ptrTo(0), Fields: map[string]string{"otp": "is wrong or was used already"}})(w, r)
 			case "000004":
 				replyError(http.StatusBadRequest, shared.Error{Code: shared.CodeInvalidGrant, Description: "the sign-in expired or is unknown; sign in again"})(w, r)
 			case "000005":

@@ -45,6 +45,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		re *auth.RequestError
 		mf *auth.MFARequiredError
 		su *auth.StepUpError
+		ce *auth.CodeError
 		me *http.MaxBytesError
 		de *admin.DeniedError
 	)
@@ -71,6 +72,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		h.Set("WWW-Authenticate", realm)
 	case errors.Is(err, auth.ErrBadCode):
 		e.Status, e.Code, e.Description = http.StatusUnauthorized, shared.CodeInvalidGrant, err.Error()
+		if errors.As(err, &ce) {
+			e.AttemptsLeft = &ce.Left
+		}
 		// Name the input that was wrong, as a wrong password is named: the
 		// client puts the message beside it.
 		field := "otp"

@@ -19,21 +19,23 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	m := s.meta(r)
+	m.CookieOnly = form.Get(shared.FieldTokenDelivery) == shared.TokenDeliveryCookie
 	switch gt := form.Get("grant_type"); gt {
 	case "", shared.GrantPassword:
-		g, err := s.auth.Login(r.Context(), form.Get("username"), form.Get("password"), s.meta(r))
+		g, err := s.auth.Login(r.Context(), form.Get("username"), form.Get("password"), m)
 		if err == nil {
 			s.setDeviceCookie(w, r, g)
 		}
-		s.answerGrant(w, r, g, err, form.Get(shared.FieldTokenDelivery) == shared.TokenDeliveryCookie, false)
+		s.answerGrant(w, r, g, err, g != nil && g.CookieOnly, false)
 	case shared.GrantRefreshToken:
 		s.answerRefresh(w, r, form.Get("refresh_token"))
 	case shared.GrantMFAOTP:
-		g, err := s.auth.CompleteMFA(r.Context(), form.Get("mfa_token"), form.Get("otp"), form.Get("recovery_code"), s.meta(r))
+		g, err := s.auth.CompleteMFA(r.Context(), form.Get("mfa_token"), form.Get("otp"), form.Get("recovery_code"), m)
 		if err == nil {
 			s.setDeviceCookie(w, r, g)
 		}
-		s.answerGrant(w, r, g, err, form.Get(shared.FieldTokenDelivery) == shared.TokenDeliveryCookie, false)
+		s.answerGrant(w, r, g, err, g != nil && g.CookieOnly, false)
 	default:
 		s.writeError(w, r, &httpError{http.StatusBadRequest, shared.CodeUnsupportedGrant, "grant_type must be password, refresh_token or mfa_otp"})
 	}

@@ -66,6 +66,16 @@ var (
 	ErrFactorRequired = errors.New("the MFA policy requires a second factor for this role")
 )
 
+// CodeError is a wrong code for an mfa_token that still takes Left more
+// (0: it is spent, the sign-in starts again from the password). It is
+// ErrBadCode.
+type CodeError struct{ Left int }
+
+func (e *CodeError) Error() string { return fmt.Sprintf("%v; %d tries left", ErrBadCode, e.Left) }
+
+// Unwrap makes it ErrBadCode.
+func (e *CodeError) Unwrap() error { return ErrBadCode }
+
 // MFARequiredError answers a right password of a user with a second
 // factor: the sign-in goes on with Token and a code.
 type MFARequiredError struct {

@@ -199,9 +199,10 @@ func (s *Service) completeMFA(ctx context.Context, token, otp, recovery string, 
 		left    int
 		name    string
 		device  string
+		cookie  bool
 	)
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		sess, outcome, left = nil, nil, 0
+		sess, outcome, left, cookie = nil, nil, 0, false
 		c, err := tx.LockChallenge(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			outcome = fmt.Errorf("%w: unknown", ErrBadChallenge)
@@ -247,10 +248,10 @@ func (s *Service) completeMFA(ctx context.Context, token, otp, recovery string, 
 			if err := tx.SaveChallenge(ctx, c); err != nil {
 				return err
 			}
-			outcome = fmt.Errorf("%w; %d tries left", ErrBadCode, s.cfg.ChallengeAttempts-c.Attempts)
+			outcome = &CodeError{Left: s.cfg.ChallengeAttempts - c.Attempts}
 			return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionMFACode, IP: m.IP, Outcome: shared.OutcomeFailed, Detail: "wrong code"})
 		}
-		c.UsedAt = &now
+		c.UsedAt, cookie = &now, c.CookieOnly
 		if err := tx.SaveChallenge(ctx, c); err != nil {
 			return err
 		}
@@ -277,7 +278,7 @@ func (s *Service) completeMFA(ctx context.Context, token, otp, recovery string, 
 	if outcome != nil {
 		return nil, outcome
 	}
-	g, err := s.signedIn(sess, name, device, now)
+	g, err := s.signedIn(sess, name, device, cookie || m.CookieOnly, now)
 	if err != nil {
 		return nil, err
 	}

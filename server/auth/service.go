@@ -59,6 +59,10 @@ type Meta struct {
 	UserAgent string
 	// Device is the device token the browser presented, if any.
 	Device string
+	// CookieOnly is true when the client asked for the refresh token as
+	// the HttpOnly cookie only (token_delivery=cookie). A sign-in with a
+	// second factor remembers it from its password step.
+	CookieOnly bool
 }
 
 // Principal is the authenticated caller of a request.
@@ -108,6 +112,9 @@ type Grant struct {
 	UserID        int64
 	// RecoveryCodesLeft is set after a sign-in with a recovery code.
 	RecoveryCodesLeft *int
+	// CookieOnly: the refresh token goes to the client only as the
+	// HttpOnly cookie, as the sign-in asked at either of its steps.
+	CookieOnly bool
 }
 
 // Service signs users in, refreshes and authenticates their tokens.
@@ -258,7 +265,7 @@ func (s *Service) login(ctx context.Context, username, password string, m Meta) 
 			if err := release(ctx, tx, keys, false); err != nil {
 				return err
 			}
-			challenge = &store.Challenge{ID: newRandom(16), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.ChallengeTTL), Device: device}
+			challenge = &store.Challenge{ID: newRandom(16), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.ChallengeTTL), Device: device, CookieOnly: m.CookieOnly}
 			if err := tx.CreateChallenge(ctx, challenge); err != nil {
 				return err
 			}
@@ -276,7 +283,7 @@ func (s *Service) login(ctx context.Context, username, password string, m Meta) 
 	case challenge != nil:
 		return nil, &MFARequiredError{Token: mintChallenge(ring, challenge.ID), ExpiresIn: s.cfg.ChallengeTTL}
 	}
-	return s.signedIn(sess, name, device, now)
+	return s.signedIn(sess, name, device, m.CookieOnly, now)
 }
 
 // AMR values (RFC 8176) of a session: a password, and a one-time code (a
@@ -316,8 +323,9 @@ func (s *Service) open(ctx context.Context, tx store.Tx, u *store.User, amr []st
 }
 
 // signedIn hands out what a complete sign-in earns: an access token, a
-// refresh token, and a device token for the browser.
-func (s *Service) signedIn(sess *store.Session, username, device string, now time.Time) (*Grant, error) {
+// refresh token (to be sent as the cookie only when cookieOnly), and a
+// device token for the browser.
+func (s *Service) signedIn(sess *store.Session, username, device string, cookieOnly bool, now time.Time) (*Grant, error) {
 	ring := s.tokens.Keys()
 	g, err := s.grant(sess, now)
 	if err != nil {
@@ -326,6 +334,7 @@ func (s *Service) signedIn(sess *store.Session, username, device string, now tim
 	g.RefreshToken, g.RefreshExpires = mintRefresh(ring, sess.ID, sess.RefreshGen, sess.RefreshSalt), sess.RefreshExpiresAt
 	g.DeviceExpires = now.Add(s.cfg.DeviceTTL)
 	g.Device = mintDevice(ring, username, device, g.DeviceExpires)
+	g.CookieOnly = cookieOnly
 	return g, nil
 }
 

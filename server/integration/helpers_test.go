@@ -122,7 +122,7 @@ func wantEnvelope(t *testing.T, resp *http.Response, body []byte, status int, co
 	}
 	for k := range keys {
 		switch k {
-		case "error", "error_description", "fields", "mfa_token", "mfa_expires_in", "max_age", "reason":
+		case "error", "error_description", "fields", "mfa_token", "mfa_expires_in", "max_age", "reason", "attempts_left":
 		default:
 			t.Fatalf("envelope has an unexpected key %q: %s", k, body)
 		}

@@ -157,6 +157,9 @@ func mfaSignIn(t *testing.T, settings ...string) {
 			if want := strconv.Itoa(4-i) + " tries left"; !strings.Contains(env.Description, want) {
 				t.Fatalf("attempt %d: %q does not say %q", i+1, env.Description, want)
 			}
+			if env.AttemptsLeft == nil || *env.AttemptsLeft != 4-i {
+				t.Fatalf("attempt %d: attempts_left %v, want %d", i+1, env.AttemptsLeft, 4-i)
+			}
 		}
 		resp, body := e.mfaGrant(tok, code(t, vsecret, e.clock.Now()), "")
 		wantEnvelope(t, resp, body, http.StatusBadRequest, shared.CodeInvalidGrant)
@@ -173,6 +176,26 @@ func mfaSignIn(t *testing.T, settings ...string) {
 		// locked out.
 		resp, body := e.mfaGrant(e.mfaLogin(w.Username, userPassword), code(t, wsecret, e.clock.Now()), "")
 		wantEnvelope(t, resp, body, http.StatusTooManyRequests, shared.CodeTooManyAttempts)
+	})
+	t.Run("a refresh token asked for as a cookie at the password step stays out of the body", func(t *testing.T) {
+		// The second step is a request of its own: a client that asked
+		// for cookie delivery with the password, and not again, must not
+		// get the refresh token where page scripts read it.
+		e.clock.Advance(30 * time.Second)
+		form := url.Values{"grant_type": {shared.GrantPassword}, "username": {u.Username}, "password": {userPassword},
+			shared.FieldTokenDelivery: {shared.TokenDeliveryCookie}}
+		resp, body := e.do("POST", shared.PathToken, "", formHeader, strings.NewReader(form.Encode()))
+		tok := wantEnvelope(t, resp, body, http.StatusUnauthorized, shared.CodeMFARequired).MFAToken
+		resp, body = e.mfaGrant(tok, code(t, secret, e.clock.Now()), "")
+		if tr := granted(t)(resp, body); tr.RefreshToken != "" || refreshCookie(resp) == nil {
+			t.Fatalf("refresh token in the body %t, as a cookie %t; want the cookie only", tr.RefreshToken != "", refreshCookie(resp) != nil)
+		}
+		// Without it at either step, the body carries it as before.
+		e.clock.Advance(30 * time.Second)
+		resp, body = e.mfaGrant(e.mfaLogin(u.Username, userPassword), code(t, secret, e.clock.Now()), "")
+		if tr := granted(t)(resp, body); tr.RefreshToken == "" {
+			t.Fatal("no refresh token in the body of a sign-in that did not ask for the cookie")
+		}
 	})
 	t.Run("the device cookie comes only after every factor", func(t *testing.T) {
 		resp, _ := e.rawLogin(u.Username, userPassword)

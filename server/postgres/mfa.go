@@ -99,7 +99,7 @@ func (t *tx) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error) {
 	return n, nil
 }
 
-const challengeColumns = `id, user_id, created_at, expires_at, attempts, used_at, device`
+const challengeColumns = `id, user_id, created_at, expires_at, attempts, used_at, device, cookie_only`
 
 // scanChallenge reads a row of challengeColumns.
 func scanChallenge(row pgx.Row) (*store.Challenge, error) {
@@ -107,7 +107,7 @@ func scanChallenge(row pgx.Row) (*store.Challenge, error) {
 		c    store.Challenge
 		used *time.Time
 	)
-	if err := row.Scan(&c.ID, &c.UserID, &c.CreatedAt, &c.ExpiresAt, &c.Attempts, &used, &c.Device); err != nil {
+	if err := row.Scan(&c.ID, &c.UserID, &c.CreatedAt, &c.ExpiresAt, &c.Attempts, &used, &c.Device, &c.CookieOnly); err != nil {
 		return nil, err
 	}
 	c.CreatedAt = c.CreatedAt.UTC()
@@ -130,13 +130,13 @@ func (t *tx) CreateChallenge(ctx context.Context, c *store.Challenge) error {
 		WITH owner AS (SELECT id FROM users WHERE id = $2),
 		added AS (
 			INSERT INTO challenges (`+challengeColumns+`)
-			SELECT $1::text, owner.id, $3::timestamptz, $4::timestamptz, $5::integer, $6::timestamptz, $7::text
+			SELECT $1::text, owner.id, $3::timestamptz, $4::timestamptz, $5::integer, $6::timestamptz, $7::text, $8::boolean
 			FROM owner
 			ON CONFLICT DO NOTHING
 			RETURNING 1)
 		SELECT EXISTS (SELECT 1 FROM owner), EXISTS (SELECT 1 FROM added)`,
 		text(c.ID), c.UserID, ms(c.CreatedAt), ms(c.ExpiresAt), c.Attempts, nullTime(c.UsedAt),
-		text(c.Device)).Scan(&owner, &added)
+		text(c.Device), c.CookieOnly).Scan(&owner, &added)
 	switch {
 	case err != nil:
 	case !owner:

@@ -68,7 +68,7 @@ func (t *tx) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error) {
 	return n, nil
 }
 
-const challengeColumns = `id, user_id, created_at, expires_at, attempts, used_at, device`
+const challengeColumns = `id, user_id, created_at, expires_at, attempts, used_at, device, cookie_only`
 
 // scanChallenge reads a row of challengeColumns.
 func scanChallenge(row interface{ Scan(...any) error }) (*store.Challenge, error) {
@@ -77,7 +77,7 @@ func scanChallenge(row interface{ Scan(...any) error }) (*store.Challenge, error
 		created, expires int64
 		used             sql.NullInt64
 	)
-	if err := row.Scan(&c.ID, &c.UserID, &created, &expires, &c.Attempts, &used, &c.Device); err != nil {
+	if err := row.Scan(&c.ID, &c.UserID, &created, &expires, &c.Attempts, &used, &c.Device, &c.CookieOnly); err != nil {
 		return nil, err
 	}
 	c.CreatedAt = fromMillis(created)
@@ -93,8 +93,8 @@ func scanChallenge(row interface{ Scan(...any) error }) (*store.Challenge, error
 // fails with store.ErrNotFound, a taken ID with store.ErrConflict.
 func (t *tx) CreateChallenge(ctx context.Context, c *store.Challenge) error {
 	_, err := t.q.ExecContext(ctx, `
-		INSERT INTO challenges (`+challengeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.UserID, millis(c.CreatedAt), millis(c.ExpiresAt), c.Attempts, nullTime(c.UsedAt), c.Device)
+		INSERT INTO challenges (`+challengeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.UserID, millis(c.CreatedAt), millis(c.ExpiresAt), c.Attempts, nullTime(c.UsedAt), c.Device, c.CookieOnly)
 	if err != nil {
 		return t.fail("create challenge", err)
 	}

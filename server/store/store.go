@@ -73,8 +73,10 @@ type Challenge struct {
 	Attempts int
 	UsedAt   *time.Time
 	// Device is the device token the browser presented with the password,
-	// carried to the end of the sign-in.
-	Device string
+	// carried to the end of the sign-in, as is CookieOnly: whether the
+	// password step asked for the refresh token as a cookie only.
+	Device     string
+	CookieOnly bool
 }
 
 // EnabledAdmin reports whether u is an admin who is not disabled.

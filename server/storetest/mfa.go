@@ -212,6 +212,7 @@ func testCreateChallenge(t *testing.T, f *fixture) {
 		}},
 		{"a challenge without a device", func(c *store.Challenge) { c.Device = "" }},
 		{"a device token of any text", func(c *store.Challenge) { c.Device = "dévice “token” 🦀 'x' \"y\"" }},
+		{"a sign-in that asked for the refresh token as a cookie only", func(c *store.Challenge) { c.CookieOnly = true }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := f.sub(t)
@@ -244,7 +245,7 @@ func testSaveChallenge(t *testing.T, f *fixture) {
 		// The ID selects the row; nothing but the attempts and the use is
 		// written.
 		save := want
-		save.UserID, save.Device = bob.ID, fmt.Sprintf("another device %d", i)
+		save.UserID, save.Device, save.CookieOnly = bob.ID, fmt.Sprintf("another device %d", i), !want.CookieOnly
 		save.CreatedAt, save.ExpiresAt = base.Add(-time.Hour), base.Add(time.Hour)
 		f.update(func(tx store.Tx) error { return tx.SaveChallenge(f.ctx, &save) })
 		got, err := f.getChallenge(c.ID)

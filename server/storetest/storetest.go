@@ -525,9 +525,9 @@ func checkChallenge(t *testing.T, got, want *store.Challenge) {
 		t.Errorf("challenge is nil, want %q", want.ID)
 		return
 	}
-	if got.ID != want.ID || got.UserID != want.UserID || got.Attempts != want.Attempts || got.Device != want.Device {
-		t.Errorf("challenge %s: ID %q, UserID %d, Attempts %d, Device %q; want %q, %d, %d, %q", want.ID,
-			got.ID, got.UserID, got.Attempts, got.Device, want.ID, want.UserID, want.Attempts, want.Device)
+	if got.ID != want.ID || got.UserID != want.UserID || got.Attempts != want.Attempts || got.Device != want.Device || got.CookieOnly != want.CookieOnly {
+		t.Errorf("challenge %s: ID %q, UserID %d, Attempts %d, Device %q, CookieOnly %t; want %q, %d, %d, %q, %t", want.ID,
+			got.ID, got.UserID, got.Attempts, got.Device, got.CookieOnly, want.ID, want.UserID, want.Attempts, want.Device, want.CookieOnly)
 	}
 	if !sameTime(got.CreatedAt, ms(want.CreatedAt)) {
 		t.Errorf("challenge %s: CreatedAt = %v, want %v", want.ID, got.CreatedAt, ms(want.CreatedAt))
