@@ -290,8 +290,8 @@ func (s *Service) ResetMFA(ctx context.Context, a Actor, id int64) error {
 }
 
 // LiftLockout clears the sign-in lockouts of a user whose role is not
-// above the actor's (see auth.Service.LockoutKeys); it needs users:write
-// and a recent sign-in.
+// above the actor's (see auth.Service.LiftLockouts) and audits which were
+// in force; it needs users:write and a recent sign-in.
 func (s *Service) LiftLockout(ctx context.Context, a Actor, id int64) error {
 	err := s.update(ctx, func(tx store.Tx) error {
 		_, u, e, err := s.onUser(ctx, tx, a, id, shared.ActionLockoutLift, shared.PermUsersWrite)
@@ -301,12 +301,15 @@ func (s *Service) LiftLockout(ctx context.Context, a Actor, id int64) error {
 		if err := s.stepUp(a, e); err != nil {
 			return err
 		}
-		for _, k := range s.auth.LockoutKeys(u) {
-			if err := tx.SaveAttempts(ctx, &store.Attempts{Key: k}); err != nil {
-				return err
-			}
+		lifted, err := s.auth.LiftLockouts(ctx, tx, u, s.now())
+		if err != nil {
+			return err
 		}
-		return tx.AddAudit(ctx, e(shared.OutcomeOK, "sign-in and code lockouts cleared"))
+		detail := "nothing was locked"
+		if len(lifted) > 0 {
+			detail = "lifted: " + strings.Join(lifted, ", ")
+		}
+		return tx.AddAudit(ctx, e(shared.OutcomeOK, detail))
 	})
 	if err != nil {
 		return fmt.Errorf("lift the lockout of user %d: %w", id, err)

@@ -19,7 +19,8 @@ import (
 // with DEVICE a random ID, EXPIRES Unix seconds, and MAC HMAC-SHA256 under
 // the key KID (derived for device tokens) of the account's username, the
 // device and the expiry. Nothing of it is stored: the lockouts of a device
-// are the only state, under the throttle key "device:DEVICE".
+// are the only state, under the throttle key "device:USERNAME:DEVICE", which
+// names the account so that an administrator can lift them.
 type deviceToken struct {
 	device  string
 	expires time.Time

@@ -128,11 +128,62 @@ func (s *Service) codeKey(userID int64) key {
 	return key{"code:" + strconv.FormatInt(userID, 10), s.cfg.Lockout}
 }
 
-// LockoutKeys are the throttle keys an administrator lifts for a user:
-// the account's sign-ins from unknown devices and its codes. (A device's
-// own lockout ends by itself, within LOCKOUT_MAX.)
-func (s *Service) LockoutKeys(u *store.User) []string {
-	return []string{"user:" + u.Username, s.codeKey(u.ID).name}
+// deviceKey is the throttle key of a device of username's: named by both,
+// so that an administrator can find the devices of an account
+// (LiftLockouts).
+func (s *Service) deviceKey(username, device string) key {
+	return key{devicePrefix(username) + device, s.cfg.Lockout}
+}
+
+// devicePrefix begins the throttle keys of username's devices. A username
+// holds no ':' (shared.ValidateUsername), so no other user's keys match.
+func devicePrefix(username string) string { return "device:" + username + ":" }
+
+// LiftLockouts clears, in tx, the throttles an administrator lifts for u:
+// the account's sign-ins from unknown devices, each of its known devices,
+// and its codes. It says which of them were locked at now, in words for
+// the audit log ("account", "codes", "N devices"); none when nothing was.
+func (s *Service) LiftLockouts(ctx context.Context, tx store.Tx, u *store.User, now time.Time) ([]string, error) {
+	devices, err := tx.AttemptKeys(ctx, devicePrefix(u.Username))
+	if err != nil {
+		return nil, err
+	}
+	var lifted []string
+	locked := func(k key) (bool, error) {
+		a, err := tx.LockAttempts(ctx, k.name)
+		if err != nil {
+			return false, err
+		}
+		if err := tx.SaveAttempts(ctx, &store.Attempts{Key: k.name}); err != nil {
+			return false, err
+		}
+		return now.Before(k.rule.Until(k.rule.fresh(a, now))), nil
+	}
+	for _, k := range []struct {
+		key
+		what string
+	}{{key{"user:" + u.Username, s.cfg.Lockout}, "account"}, {s.codeKey(u.ID), "codes"}} {
+		if ok, err := locked(k.key); err != nil {
+			return nil, err
+		} else if ok {
+			lifted = append(lifted, k.what)
+		}
+	}
+	n := 0
+	for _, name := range devices {
+		if ok, err := locked(key{name, s.cfg.Lockout}); err != nil {
+			return nil, err
+		} else if ok {
+			n++
+		}
+	}
+	switch {
+	case n == 1:
+		lifted = append(lifted, "1 device")
+	case n > 1:
+		lifted = append(lifted, strconv.Itoa(n)+" devices")
+	}
+	return lifted, nil
 }
 
 // reserveCode counts a code attempt against u's code throttle key in tx
@@ -261,7 +312,7 @@ func (s *Service) completeMFA(ctx context.Context, token, otp, recovery string, 
 		keys := []key{{"user:" + u.Username, s.cfg.Lockout}}
 		device = newRandom(16)
 		if d, ok := checkDevice(ring, c.Device, u.Username, now); ok {
-			keys, device = []key{{"device:" + d.device, s.cfg.Lockout}}, d.device
+			keys, device = []key{s.deviceKey(u.Username, d.device)}, d.device
 		}
 		if recovery != "" {
 			err := tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionRecoveryUsed, IP: m.IP, Outcome: shared.OutcomeOK, Detail: fmt.Sprintf("%d left", left)})

@@ -200,7 +200,7 @@ func (s *Service) login(ctx context.Context, username, password string, m Meta) 
 	keys := []key{{"user:" + name, s.cfg.Lockout}, ip}
 	dev, known := checkDevice(ring, m.Device, name, now)
 	if known {
-		keys = []key{{"device:" + dev.device, s.cfg.Lockout}}
+		keys = []key{s.deviceKey(name, dev.device)}
 	}
 	if err := s.throttle(ctx, keys, name, m.IP, now); err != nil {
 		return nil, err

@@ -117,6 +117,10 @@ func (r *recorder) LockAttempts(ctx context.Context, key string) (*store.Attempt
 	return r.tx.LockAttempts(ctx, key)
 }
 
+func (r *recorder) AttemptKeys(ctx context.Context, prefix string) ([]string, error) {
+	return r.tx.AttemptKeys(ctx, prefix)
+}
+
 func (r *recorder) UserByID(ctx context.Context, id int64) (*store.User, error) {
 	return r.tx.UserByID(ctx, id)
 }

@@ -606,10 +606,46 @@ func TestAdminResetsMFAAndLockout(t *testing.T) {
 			t.Fatal(err)
 		}
 		granted(t)(e.rawLogin(target.Username, userPassword))
+		if ev := e.audit(shared.ActionLockoutLift); len(ev) != 1 || ev[0].Detail != "lifted: account" {
+			t.Fatalf("lockout-lift events %+v; want one saying \"lifted: account\"", ev)
+		}
 		err := manager.LiftLockout(bg, higher.ID)
 		wantAPIError(t, err, http.StatusForbidden, shared.CodeInsufficientScope)
 		if n := len(e.audit(shared.ActionLockoutLift)); n != 2 {
 			t.Fatalf("%d lockout-lift events (one ok, one denied), want 2", n)
+		}
+	})
+	t.Run("lifting reaches the lockout of the user's own browser, and the audit says what was lifted", func(t *testing.T) {
+		// The browser the user signed in with before carries a device
+		// cookie, and its failures lock that device only: the lockout an
+		// administrator is asked to lift is usually this one.
+		u, _ := e.newUser(shared.RoleViewer)
+		browser := e.client()
+		if _, err := browser.Login(bg, u.Username, userPassword); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := browser.Login(bg, u.Username, "wrong-password"); err == nil {
+				t.Fatal("a wrong password signed in")
+			}
+		}
+		_, err := browser.Login(bg, u.Username, userPassword)
+		wantAPIError(t, err, http.StatusTooManyRequests, shared.CodeTooManyAttempts)
+		if err := manager.LiftLockout(bg, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := browser.Login(bg, u.Username, userPassword); err != nil {
+			t.Fatalf("the browser is still locked out after the lift: %v", err)
+		}
+		if ev := e.audit(shared.ActionLockoutLift); len(ev) == 0 || ev[len(ev)-1].Detail != "lifted: 1 device" {
+			t.Fatalf("lockout-lift events %+v; want the newest to say \"lifted: 1 device\"", ev)
+		}
+		// Nothing locked: the audit says so.
+		if err := manager.LiftLockout(bg, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if ev := e.audit(shared.ActionLockoutLift); ev[len(ev)-1].Detail != "nothing was locked" {
+			t.Fatalf("a lift with nothing locked audited as %q", ev[len(ev)-1].Detail)
 		}
 	})
 	_ = admin

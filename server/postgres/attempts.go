@@ -34,6 +34,29 @@ func (t *tx) LockAttempts(ctx context.Context, key string) (*store.Attempts, err
 	return a, nil
 }
 
+// AttemptKeys returns the keys with failures that begin with prefix,
+// sorted byte-wise whatever the database's collation.
+func (t *tx) AttemptKeys(ctx context.Context, prefix string) ([]string, error) {
+	ctx, exit, err := t.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer exit()
+	rows, err := t.q.Query(ctx,
+		`SELECT key FROM attempts WHERE starts_with(key, $1) ORDER BY key COLLATE "C"`, text(prefix))
+	if err != nil {
+		return nil, t.fail(ctx, "attempt keys", err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, t.fail(ctx, "attempt keys", err)
+	}
+	if keys == nil {
+		keys = []string{}
+	}
+	return keys, nil
+}
+
 // SaveAttempts stores a, or removes its key when it has no failures.
 func (t *tx) SaveAttempts(ctx context.Context, a *store.Attempts) error {
 	ctx, exit, err := t.enter(ctx)

@@ -25,6 +25,30 @@ func (t *tx) LockAttempts(ctx context.Context, key string) (*store.Attempts, err
 	return a, nil
 }
 
+// AttemptKeys returns the keys with failures that begin with prefix,
+// sorted. Keys compare as bytes, so the range [prefix, prefix+"\xff"…)
+// is read from the primary key's index.
+func (t *tx) AttemptKeys(ctx context.Context, prefix string) ([]string, error) {
+	rows, err := t.q.QueryContext(ctx,
+		`SELECT key FROM attempts WHERE key >= ? AND substr(key, 1, length(?)) = ? ORDER BY key`, prefix, prefix, prefix)
+	if err != nil {
+		return nil, t.fail("attempt keys", err)
+	}
+	defer rows.Close()
+	keys := []string{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, t.fail("attempt keys", err)
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail("attempt keys", err)
+	}
+	return keys, nil
+}
+
 // SaveAttempts stores a, or removes its key when it has no failures.
 func (t *tx) SaveAttempts(ctx context.Context, a *store.Attempts) error {
 	var err error

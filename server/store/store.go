@@ -241,6 +241,9 @@ type Tx interface {
 	// LockAttempts returns the attempts under key, holding the key; a key
 	// never failed (or deleted) answers Failures 0, not an error.
 	LockAttempts(ctx context.Context, key string) (*Attempts, error)
+	// AttemptKeys returns the throttle keys that have failures and begin
+	// with prefix, sorted; none is an empty slice.
+	AttemptKeys(ctx context.Context, prefix string) ([]string, error)
 
 	// CreateUser inserts u, setting its ID, and CreatedAt and UpdatedAt
 	// to the current time where they are zero. ErrConflict if the username

@@ -13,6 +13,35 @@ var attemptTests = []test{
 	{"SaveAttempts stores the count and the time and replaces them", testSaveAttempts},
 	{"SaveAttempts with no failures removes the key", testSaveAttemptsZero},
 	{"attempt keys are matched exactly", testAttemptKeys},
+	{"AttemptKeys finds the keys with failures that begin with a prefix, byte-wise", testAttemptKeysByPrefix},
+}
+
+func testAttemptKeysByPrefix(t *testing.T, f *fixture) {
+	for _, k := range []string{"device:al:x", "device:alice:b", "device:alice:a", "device:alice:", "device:alice", "device:alicf:a",
+		"device:ALICE:a", "device:alice:é", "Device:alice:a", "user:alice", "device:al%ce:a", "device:al_ce:a"} {
+		f.saveAttempts(&store.Attempts{Key: k, Failures: 1, LastFailure: base})
+	}
+	f.saveAttempts(&store.Attempts{Key: "device:alice:gone", Failures: 1, LastFailure: base})
+	f.saveAttempts(&store.Attempts{Key: "device:alice:gone"}) // removed
+	for _, tc := range []struct {
+		prefix string
+		want   []string
+	}{
+		{"device:alice:", []string{"device:alice:", "device:alice:a", "device:alice:b", "device:alice:é"}},
+		{"device:al%", []string{"device:al%ce:a"}},
+		{"device:al_", []string{"device:al_ce:a"}},
+		{"device:bob:", []string{}},
+		{"user:alice", []string{"user:alice"}},
+	} {
+		var got []string
+		f.update(func(tx store.Tx) (err error) {
+			got, err = tx.AttemptKeys(f.ctx, tc.prefix)
+			return err
+		})
+		if got == nil || strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("AttemptKeys(%q) = %q, want %q", tc.prefix, got, tc.want)
+		}
+	}
 }
 
 func testAttemptsUnknown(t *testing.T, f *fixture) {
