@@ -148,6 +148,44 @@ func TestSeveralInstances(t *testing.T) {
 		resp, body := b.rawLogin(u.Username, userPassword)
 		wantEnvelope(t, resp, body, http.StatusTooManyRequests, shared.CodeTooManyAttempts)
 	})
+
+	t.Run("a browser's device lockout earned on A holds on B, and an administrator on B lifts it", func(t *testing.T) {
+		u, _ := a.newUser(shared.RoleViewer)
+		onA := a.client()
+		if _, err := onA.Login(bg, u.Username, userPassword); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if _, err := onA.Login(bg, u.Username, "wrong-password"); err == nil {
+				t.Fatal("a wrong password signed in")
+			}
+		}
+		onB := b.client()
+		onB.HTTP.Jar = onA.HTTP.Jar // the same browser (cookies ignore the port), behind the balancer
+		_, err := onB.Login(bg, u.Username, userPassword)
+		wantAPIError(t, err, http.StatusTooManyRequests, shared.CodeTooManyAttempts)
+		if err := b.admin().LiftLockout(bg, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := onA.Login(bg, u.Username, userPassword); err != nil {
+			t.Fatalf("the browser is still locked out on A after the lift on B: %v", err)
+		}
+	})
+
+	t.Run("a profile edit on A is seen by B", func(t *testing.T) {
+		_, uc := a.newUser(shared.RoleViewer)
+		tok := uc.Tokens.Token()
+		if s := b.status("GET", shared.PathMe, tok); s != http.StatusOK { // B caches the user
+			t.Fatalf("before: B answered %d", s)
+		}
+		if _, err := uc.UpdateMe(bg, shared.ProfileUpdate{FullName: ptr("Renamed On A")}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "a profile edit", func() bool {
+			_, body := b.do("GET", shared.PathMe, tok, nil, nil)
+			return strings.Contains(string(body), `"full_name":"Renamed On A"`)
+		})
+	})
 }
 
 // TestOutage cuts one instance's connections to PostgreSQL: readiness and
