@@ -273,3 +273,49 @@ func TestFirstVisitAsksNothing(t *testing.T) {
 		t.Errorf("og:url = %q, want https://admin.example.com/login", got)
 	}
 }
+
+// Signing in again with a second factor: a session ended under an open
+// form, for an account with an authenticator app. The dialog takes the
+// password, then asks for the code (the focus there); a wrong one is said
+// on its field, the next step's code (this step's was spent signing in)
+// finishes it, and the change is saved as typed.
+func TestSignInAgainWithASecondFactor(t *testing.T) {
+	needBrowser(t)
+	srv := startServer(t, "gatehouse", nil)
+	admin := srv.login(t, adminUser, adminPassword)
+	const mona, monaPassword = "mona", "mona-password-1"
+	m := createUser(t, admin, mona, monaPassword, shared.RoleManager)
+	vera := createUser(t, admin, "vera", "vera-password-1", shared.RoleViewer)
+	secret, _ := enrolByAPI(t, srv.login(t, mona, monaPassword))
+
+	b := newBrowser(t, srv.URL)
+	b.signInToCode(mona, monaPassword)
+	b.key(code(t, secret, time.Now()) + kb.Enter)
+	b.waitPath("/")
+	b.clickNav("#nav-users", "/users")
+	b.click(row("vera") + " .edit-user")
+	b.waitVisible("#edit-form")
+	const typed = "Vera Kept Through Two Steps"
+	b.fill("#edit-fullname", typed)
+
+	if err := admin.RevokeUserSessions(apiCtx(t), m.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.click("#edit-submit")
+	b.waitVisible("#reauth")
+	b.waitFocus("#reauth-password")
+	b.key(monaPassword + kb.Enter)
+	b.waitVisible("#reauth-code")
+	b.waitFocus("#reauth-code")
+	b.key(wrongCode(t, secret) + kb.Enter)
+	b.waitText("#reauth-code-error", "not the right code")
+	b.fill("#reauth-password", monaPassword)
+	b.fill("#reauth-code", nextCode(t, secret))
+	b.key(kb.Enter)
+	b.waitGone("#reauth")
+	b.waitText("#users-message", "saved")
+	if got, err := admin.User(apiCtx(t), vera.ID); err != nil || got.FullName != typed {
+		t.Errorf("vera after signing in again: %+v, %v; want full name %q", got, err, typed)
+	}
+	b.nothingStored(monaPassword, secret)
+}
