@@ -1,0 +1,279 @@
+package integration
+
+// An attacker's review of the second factor and step-up across requests:
+// one mfa_token or one code sent many times at once, enrolment races,
+// oversized fields, sequences that carry a factor or a fresh auth_time
+// where it should not go, and restricted sessions on every route — on both
+// stores where a race is involved.
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"gatehouse/server/store"
+	"gatehouse/shared"
+)
+
+// mfaGrantForm posts the mfa_otp grant with form, from any goroutine.
+func (e *env) mfaGrantForm(form url.Values) rawResult {
+	form.Set("grant_type", shared.GrantMFAOTP)
+	return send(e.hc, "POST", e.srv.URL+shared.PathToken, "", formHeader, []byte(form.Encode()))
+}
+
+// sessionsOf returns every session of the user, revoked ones included.
+func (e *env) sessionsOf(userID int64) []*store.Session {
+	e.t.Helper()
+	ss, _, err := e.sys.Store.ListSessions(bg, store.SessionFilter{UserID: userID})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ss
+}
+
+// tally counts the answers of a race by status and error code; a transport
+// error or a 5xx fails the test.
+func tally(t *testing.T, results []rawResult) map[string]int {
+	t.Helper()
+	out := make(map[string]int)
+	for _, r := range results {
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if r.status >= 500 {
+			t.Fatalf("an answer in the race: %d %s", r.status, r.body)
+		}
+		k := http.StatusText(r.status)
+		if env := envelopeOf(r); env.Code != "" {
+			k += " " + env.Code
+			for f := range env.Fields {
+				k += " " + f
+			}
+		}
+		out[k]++
+	}
+	return out
+}
+
+// race runs f n times at once and returns the answers in order.
+func race(n int, f func(i int) rawResult) []rawResult {
+	results := make([]rawResult, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			results[i] = f(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return results
+}
+
+func TestMFAChallengeRaces(t *testing.T) {
+	t.Parallel()
+	onEachStore(t, mfaChallengeRaces)
+}
+
+func mfaChallengeRaces(t *testing.T, settings ...string) {
+	e := newEnv(t, settings...) // 50 free code failures per account: the challenge's 5 are what is tested
+	const n = 20
+	const unauthorized, badRequest, ok = "Unauthorized invalid_grant otp", "Bad Request invalid_grant", "OK"
+
+	t.Run("20 wrong codes at once on one mfa_token: exactly 5 are checked, each counted once", func(t *testing.T) {
+		u := e.enrolledUser(shared.RoleViewer)
+		tok := e.mfaLogin(u.user.Username, userPassword)
+		got := tally(t, race(n, func(int) rawResult {
+			return e.mfaGrantForm(url.Values{"mfa_token": {tok}, "otp": {"000000"}})
+		}))
+		if got[unauthorized] != 5 || got[badRequest] != n-5 || len(got) != 2 {
+			t.Fatalf("answers %v: want 5 wrong codes checked, %d refused as a spent mfa_token", got, n-5)
+		}
+		if evs := e.eventsOf(shared.ActionMFACode, u.user.Username); len(evs) != 5 {
+			t.Fatalf("%d failed-code events, want 5", len(evs))
+		}
+		// The account's code throttle counted exactly those five.
+		a := e.attempts("code:" + itoa(u.user.ID))
+		if a.Failures != 5 {
+			t.Fatalf("the account's code key holds %d failures, want 5", a.Failures)
+		}
+		wantEnvelopeRaw(t, e.mfaGrantForm(url.Values{"mfa_token": {tok}, "otp": {code(t, u.secret, e.clock.Now())}}), http.StatusBadRequest, shared.CodeInvalidGrant)
+	})
+
+	t.Run("20 right codes at once on one mfa_token: one session", func(t *testing.T) {
+		u := e.enrolledUser(shared.RoleViewer)
+		before := len(e.sessionsOf(u.user.ID))
+		tok := e.mfaLogin(u.user.Username, userPassword)
+		c := code(t, u.secret, e.clock.Now())
+		got := tally(t, race(n, func(int) rawResult {
+			return e.mfaGrantForm(url.Values{"mfa_token": {tok}, "otp": {c}})
+		}))
+		if got[ok] != 1 || got[badRequest] != n-1 {
+			t.Fatalf("answers %v: want one session, the others refused as a spent mfa_token", got)
+		}
+		if after := len(e.sessionsOf(u.user.ID)); after != before+1 {
+			t.Fatalf("%d sessions opened, want 1", after-before)
+		}
+		e.clock.Advance(30 * time.Second)
+	})
+
+	t.Run("one right code on 20 mfa_tokens at once: one session", func(t *testing.T) {
+		u := e.enrolledUser(shared.RoleViewer)
+		before := len(e.sessionsOf(u.user.ID))
+		toks := make([]string, n)
+		for i := range toks {
+			toks[i] = e.mfaLogin(u.user.Username, userPassword)
+		}
+		c := code(t, u.secret, e.clock.Now())
+		got := tally(t, race(n, func(i int) rawResult {
+			return e.mfaGrantForm(url.Values{"mfa_token": {toks[i]}, "otp": {c}})
+		}))
+		if got[ok] != 1 || got[unauthorized] != n-1 {
+			t.Fatalf("answers %v: want one session, the others' code refused as used", got)
+		}
+		if after := len(e.sessionsOf(u.user.ID)); after != before+1 {
+			t.Fatalf("%d sessions opened, want 1", after-before)
+		}
+		e.clock.Advance(30 * time.Second)
+	})
+
+	t.Run("one recovery code on 20 mfa_tokens at once: one session", func(t *testing.T) {
+		u := e.enrolledUser(shared.RoleViewer)
+		toks := make([]string, n)
+		for i := range toks {
+			toks[i] = e.mfaLogin(u.user.Username, userPassword)
+		}
+		got := tally(t, race(n, func(i int) rawResult {
+			return e.mfaGrantForm(url.Values{"mfa_token": {toks[i]}, "recovery_code": {u.codes[0]}})
+		}))
+		if got[ok] != 1 || got["Unauthorized invalid_grant recovery_code"] != n-1 {
+			t.Fatalf("answers %v: want one session, the others' recovery code refused as used", got)
+		}
+		if used := e.eventsOf(shared.ActionRecoveryUsed, u.user.Username); len(used) != 1 || used[0].Detail != "9 left" {
+			t.Fatalf("recovery-code-used events %+v, want one saying 9 left", used)
+		}
+	})
+
+	t.Run("wrong and right codes at once on one mfa_token: at most one session, at most 5 checked", func(t *testing.T) {
+		u := e.enrolledUser(shared.RoleViewer)
+		before := len(e.sessionsOf(u.user.ID))
+		tok := e.mfaLogin(u.user.Username, userPassword)
+		c := code(t, u.secret, e.clock.Now())
+		got := tally(t, race(n, func(i int) rawResult {
+			if i%2 == 0 {
+				return e.mfaGrantForm(url.Values{"mfa_token": {tok}, "otp": {c}})
+			}
+			return e.mfaGrantForm(url.Values{"mfa_token": {tok}, "otp": {"000000"}})
+		}))
+		sessions := len(e.sessionsOf(u.user.ID)) - before
+		if got[ok] != sessions || sessions > 1 || got[unauthorized] > 5 || got[ok]+got[unauthorized] > 5 {
+			t.Fatalf("answers %v, %d sessions: want at most one session and at most 5 codes checked", got, sessions)
+		}
+		e.clock.Advance(30 * time.Second)
+	})
+}
+
+// attempts reads a throttle key.
+func (e *env) attempts(key string) *store.Attempts {
+	e.t.Helper()
+	var a *store.Attempts
+	err := e.sys.Store.Update(bg, func(tx store.Tx) (err error) {
+		a, err = tx.LockAttempts(bg, key)
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// wantEnvelopeRaw is wantEnvelope for a rawResult.
+func wantEnvelopeRaw(t *testing.T, r rawResult, status int, code string) shared.Error {
+	t.Helper()
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	resp := &http.Response{StatusCode: r.status, Header: r.header}
+	return wantEnvelope(t, resp, r.body, status, code)
+}
+
+func TestMFAChallengeSequences(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+
+	t.Run("A's mfa_token with B's code or recovery code is refused, and B's stay usable", func(t *testing.T) {
+		a, b := e.enrolledUser(shared.RoleViewer), e.enrolledUser(shared.RoleViewer)
+		tok := e.mfaLogin(a.user.Username, userPassword)
+		wantRefusedCode(t, e.mfaGrantForm(url.Values{"mfa_token": {tok}, "otp": {code(t, b.secret, e.clock.Now())}}), "otp")
+		wantRefusedCode(t, e.mfaGrantForm(url.Values{"mfa_token": {tok}, "recovery_code": {b.codes[0]}}), "recovery_code")
+		granted(t)(e.mfaGrant(e.mfaLogin(b.user.Username, userPassword), code(t, b.secret, e.clock.Now()), ""))
+		tr := granted(t)(e.mfaGrant(e.mfaLogin(b.user.Username, userPassword), "", b.codes[0]))
+		if tr.RecoveryCodesLeft == nil || *tr.RecoveryCodesLeft != 9 {
+			t.Fatalf("B's recovery codes after A's challenge tried one: %v left, want 9", tr.RecoveryCodesLeft)
+		}
+		e.clock.Advance(30 * time.Second)
+	})
+
+	t.Run("an mfa_token is spent by its sign-in, whatever code comes next", func(t *testing.T) {
+		u := e.enrolledUser(shared.RoleViewer)
+		tok := e.mfaLogin(u.user.Username, userPassword)
+		granted(t)(e.mfaGrant(tok, code(t, u.secret, e.clock.Now()), ""))
+		for _, form := range []url.Values{
+			{"otp": {code(t, u.secret, e.clock.Now().Add(30*time.Second))}},
+			{"recovery_code": {u.codes[0]}},
+		} {
+			form.Set("mfa_token", tok)
+			wantEnvelopeRaw(t, e.mfaGrantForm(form), http.StatusBadRequest, shared.CodeInvalidGrant)
+		}
+		if used := e.eventsOf(shared.ActionRecoveryUsed, u.user.Username); len(used) != 0 {
+			t.Fatalf("a spent mfa_token spent a recovery code: %+v", used)
+		}
+		e.clock.Advance(60 * time.Second)
+	})
+
+	t.Run("a code is accepted once across sign-in, re-authentication and password change", func(t *testing.T) {
+		u := e.enrolledUser(shared.RoleViewer)
+		tok := u.c.Tokens.Token()
+		next := code(t, u.secret, e.clock.Now().Add(30*time.Second))
+		cur := code(t, u.secret, e.clock.Now())
+		// The next step's code signs in; neither it nor the current one
+		// (an earlier step) may then confirm anything.
+		granted(t)(e.mfaGrant(e.mfaLogin(u.user.Username, userPassword), next, ""))
+		for _, c := range []string{next, cur} {
+			wantRefusedCode(t, e.reauthForm(tok, url.Values{"password": {userPassword}, "otp": {c}}), "otp")
+			err := u.c.ChangePassword(bg, shared.PasswordChange{CurrentPassword: userPassword, NewPassword: "another-password-1", OTP: c})
+			wantAPIError(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed)
+		}
+		// A code spent by re-authentication does not sign in.
+		e.clock.Advance(60 * time.Second)
+		c := code(t, u.secret, e.clock.Now())
+		if r := e.reauthForm(tok, url.Values{"password": {userPassword}, "otp": {c}}); r.status != http.StatusOK {
+			t.Fatalf("reauth: %d %s", r.status, r.body)
+		}
+		wantRefusedCode(t, e.mfaGrantForm(url.Values{"mfa_token": {e.mfaLogin(u.user.Username, userPassword)}, "otp": {c}}), "otp")
+		e.clock.Advance(60 * time.Second)
+	})
+
+	t.Run("the old refresh token of a session that stepped up gets nothing", func(t *testing.T) {
+		u := e.enrolledUser(shared.RoleViewer)
+		tr := granted(t)(e.mfaGrant(e.mfaLogin(u.user.Username, userPassword), code(t, u.secret, e.clock.Now()), ""))
+		old := tr.RefreshToken
+		rotated := granted(t)(e.refreshWith(old))
+		e.clock.Advance(11 * time.Minute) // past the grace window and the step-up age
+		if r := e.reauthForm(rotated.AccessToken, url.Values{"password": {userPassword}, "otp": {code(t, u.secret, e.clock.Now())}}); r.status != http.StatusOK {
+			t.Fatalf("reauth: %d %s", r.status, r.body)
+		}
+		resp, body := e.refreshWith(old) // a thief's copy, one rotation old
+		wantEnvelope(t, resp, body, http.StatusBadRequest, shared.CodeInvalidGrant)
+		wantReason(t, body, shared.RevokedRefreshReuse)
+		resp, body = e.do("POST", shared.PathMeRecovery, rotated.AccessToken, nil, nil)
+		wantEnvelope(t, resp, body, http.StatusUnauthorized, shared.CodeInvalidToken) // the whole session ended
+		e.clock.Advance(30 * time.Second)
+	})
+}
