@@ -87,38 +87,62 @@ func (s *Service) RequireRecent(p *Principal) error {
 }
 
 // A challenge token names a sign-in challenge and proves that this server
-// issued it: ID.KID.MAC, with MAC an HMAC under a key derived from KID.
+// issued it for the password its user had then: ID.KID.MAC, with MAC an
+// HMAC under a key derived from KID of the ID and the user's password
+// hash. A password changed or reset since voids the challenge, as it
+// revokes the sessions that the old password opened: someone else may
+// know it, and a half-done sign-in is one more such session.
 const challengePurpose = "mfa-challenge"
 
-func mintChallenge(ring *Keyring, id string) string {
+// maxChallengeLen bounds what is parsed: a real token is under 100 bytes.
+const maxChallengeLen = 200
+
+func mintChallenge(ring *Keyring, id, passwordHash string) string {
 	k := ring.Signing()
-	return id + "." + k.ID + "." + base64.RawURLEncoding.EncodeToString(challengeMAC(k, id))
+	return id + "." + k.ID + "." + base64.RawURLEncoding.EncodeToString(challengeMAC(k, id, passwordHash))
 }
 
-func challengeMAC(k Key, id string) []byte {
+func challengeMAC(k Key, id, passwordHash string) []byte {
 	m := hmac.New(sha256.New, k.derive(challengePurpose))
 	m.Write([]byte(id))
+	m.Write([]byte{0})
+	m.Write([]byte(passwordHash))
 	return m.Sum(nil)
 }
 
-// checkChallenge returns the challenge ID of a token this server issued.
-func checkChallenge(ring *Keyring, tok string) (string, bool) {
-	if len(tok) > 200 {
-		return "", false
+// challengeToken is a parsed challenge token whose MAC is not yet checked:
+// that needs the password hash of the challenge's user (valid).
+type challengeToken struct {
+	id  string
+	key Key
+	mac []byte
+}
+
+// parseChallenge splits a challenge token signed by a key of the ring,
+// without checking its MAC.
+func parseChallenge(ring *Keyring, tok string) (*challengeToken, bool) {
+	if len(tok) > maxChallengeLen {
+		return nil, false
 	}
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 || parts[0] == "" {
-		return "", false
+		return nil, false
 	}
 	k, ok := ring.Lookup(parts[1])
 	if !ok {
-		return "", false
+		return nil, false
 	}
 	mac, ok := decodeMAC(parts[2])
-	if !ok || !hmac.Equal(mac, challengeMAC(k, parts[0])) {
-		return "", false
+	if !ok || len(mac) != sha256.Size {
+		return nil, false
 	}
-	return parts[0], true
+	return &challengeToken{id: parts[0], key: k, mac: mac}, true
+}
+
+// valid reports whether the token was issued for its challenge's user
+// while their password hash was passwordHash.
+func (c *challengeToken) valid(passwordHash string) bool {
+	return hmac.Equal(c.mac, challengeMAC(c.key, c.id, passwordHash))
 }
 
 // codeKey is the throttle key of a user's second-factor codes: per
@@ -188,7 +212,7 @@ func (s *Service) completeMFA(ctx context.Context, token, otp, recovery string, 
 		return nil, &RequestError{Reason: "the code is too long"}
 	}
 	ring := s.tokens.Keys()
-	id, ok := checkChallenge(ring, token)
+	ct, ok := parseChallenge(ring, token)
 	if !ok {
 		return nil, fmt.Errorf("%w: malformed", ErrBadChallenge)
 	}
@@ -202,17 +226,13 @@ func (s *Service) completeMFA(ctx context.Context, token, otp, recovery string, 
 	)
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		sess, outcome, left = nil, nil, 0
-		c, err := tx.LockChallenge(ctx, id)
+		c, err := tx.LockChallenge(ctx, ct.id)
 		if errors.Is(err, store.ErrNotFound) {
 			outcome = fmt.Errorf("%w: unknown", ErrBadChallenge)
 			return nil
 		}
 		if err != nil {
 			return err
-		}
-		if c.UsedAt != nil || !now.Before(c.ExpiresAt) || c.Attempts >= s.cfg.ChallengeAttempts {
-			outcome = fmt.Errorf("%w: used, expired or out of attempts", ErrBadChallenge)
-			return nil
 		}
 		u, err := tx.LockUser(ctx, c.UserID)
 		switch {
@@ -221,6 +241,12 @@ func (s *Service) completeMFA(ctx context.Context, token, otp, recovery string, 
 			return nil
 		case err != nil:
 			return err
+		case !ct.valid(u.PasswordHash):
+			outcome = fmt.Errorf("%w: not issued by this server, or the password changed since", ErrBadChallenge)
+			return nil
+		case c.UsedAt != nil || !now.Before(c.ExpiresAt) || c.Attempts >= s.cfg.ChallengeAttempts:
+			outcome = fmt.Errorf("%w: used, expired or out of attempts", ErrBadChallenge)
+			return nil
 		case u.Disabled:
 			outcome = ErrInactive
 			return nil

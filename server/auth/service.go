@@ -228,10 +228,11 @@ func (s *Service) login(ctx context.Context, username, password string, m Meta) 
 	var (
 		sess      *store.Session
 		challenge *store.Challenge
+		pwHash    string // the password the challenge is issued under
 		outcome   error
 	)
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		sess, challenge, outcome = nil, nil, nil
+		sess, challenge, pwHash, outcome = nil, nil, "", nil
 		cur, err := tx.LockUser(ctx, u.ID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -259,6 +260,7 @@ func (s *Service) login(ctx context.Context, username, password string, m Meta) 
 				return err
 			}
 			challenge = &store.Challenge{ID: newRandom(16), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.ChallengeTTL), Device: device}
+			pwHash = cur.PasswordHash
 			if err := tx.CreateChallenge(ctx, challenge); err != nil {
 				return err
 			}
@@ -274,7 +276,7 @@ func (s *Service) login(ctx context.Context, username, password string, m Meta) 
 	case outcome != nil:
 		return nil, outcome
 	case challenge != nil:
-		return nil, &MFARequiredError{Token: mintChallenge(ring, challenge.ID), ExpiresIn: s.cfg.ChallengeTTL}
+		return nil, &MFARequiredError{Token: mintChallenge(ring, challenge.ID, pwHash), ExpiresIn: s.cfg.ChallengeTTL}
 	}
 	return s.signedIn(sess, name, device, now)
 }

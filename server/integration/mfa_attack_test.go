@@ -277,3 +277,71 @@ func TestMFAChallengeSequences(t *testing.T) {
 		e.clock.Advance(30 * time.Second)
 	})
 }
+
+// A sign-in that got mfa_required under a password must not finish after
+// that password changed: the change revoked every other session because
+// someone else may know the old password, and the half-done sign-in is one
+// of theirs. The non-MFA path already refuses a password changed while it
+// was being checked (TestASignInRacingAChangeToTheAccountOpensNoSession).
+func TestMFAChallengeDiesWithItsPassword(t *testing.T) {
+	t.Parallel()
+	onEachStore(t, mfaChallengeDiesWithItsPassword)
+}
+
+func mfaChallengeDiesWithItsPassword(t *testing.T, settings ...string) {
+	e := newEnv(t, settings...)
+	admin := e.admin()
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, u enrolled)
+	}{
+		{"the owner changes the password", func(t *testing.T, u enrolled) {
+			err := u.c.ChangePassword(bg, shared.PasswordChange{CurrentPassword: userPassword, NewPassword: "owner-new-password-1", OTP: code(t, u.secret, e.clock.Now())})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"an administrator resets the password", func(t *testing.T, u enrolled) {
+			if err := admin.ResetPassword(bg, u.user.ID, shared.PasswordReset{NewPassword: "admin-set-password-1"}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name+": the thief's pending mfa_token dies with the old password", func(t *testing.T) {
+			u := e.enrolledUser(shared.RoleViewer)
+			before := len(e.sessionsOf(u.user.ID))
+			stolen := e.mfaLogin(u.user.Username, userPassword) // the thief has the old password
+			tc.change(t, u)
+			e.clock.Advance(30 * time.Second)
+			for _, form := range []url.Values{
+				{"otp": {code(t, u.secret, e.clock.Now())}}, // a code phished in real time
+				{"recovery_code": {u.codes[0]}},
+			} {
+				form.Set("mfa_token", stolen)
+				wantEnvelopeRaw(t, e.mfaGrantForm(form), http.StatusBadRequest, shared.CodeInvalidGrant)
+			}
+			var opened int
+			for _, s := range e.sessionsOf(u.user.ID) {
+				if s.RevokedAt == nil {
+					opened++
+				}
+			}
+			if n := len(e.sessionsOf(u.user.ID)); n != before || opened > 1 {
+				t.Fatalf("%d sessions after the change (%d active), want %d: the old password opened one", n, opened, before)
+			}
+			if used := e.eventsOf(shared.ActionRecoveryUsed, u.user.Username); len(used) != 0 {
+				t.Fatalf("the dead mfa_token spent a recovery code: %+v", used)
+			}
+			e.clock.Advance(30 * time.Second)
+		})
+	}
+	t.Run("a profile edit does not kill a pending mfa_token", func(t *testing.T) {
+		u := e.enrolledUser(shared.RoleViewer)
+		tok := e.mfaLogin(u.user.Username, userPassword)
+		if _, err := u.c.UpdateMe(bg, shared.ProfileUpdate{FullName: ptr("Renamed While Signing In")}); err != nil {
+			t.Fatal(err)
+		}
+		granted(t)(e.mfaGrant(tok, code(t, u.secret, e.clock.Now()), ""))
+		e.clock.Advance(30 * time.Second)
+	})
+}
