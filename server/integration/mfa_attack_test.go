@@ -7,6 +7,7 @@ package integration
 // stores where a race is involved.
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -344,4 +345,122 @@ func mfaChallengeDiesWithItsPassword(t *testing.T, settings ...string) {
 		granted(t)(e.mfaGrant(tok, code(t, u.secret, e.clock.Now()), ""))
 		e.clock.Advance(30 * time.Second)
 	})
+}
+
+// confirmRaw posts the first code of an enrolment on token.
+func (e *env) confirmRaw(token, otp string) rawResult {
+	b := []byte(`{"otp":"` + otp + `"}`)
+	return send(e.hc, "POST", e.srv.URL+shared.PathMeTOTPConfirm, token, jsonHeader, b)
+}
+
+func TestEnrolmentRaces(t *testing.T) {
+	t.Parallel()
+	onEachStore(t, enrolmentRaces)
+}
+
+func enrolmentRaces(t *testing.T, settings ...string) {
+	e := newEnv(t, settings...)
+	const n = 10
+
+	t.Run("confirms racing with one right code: one set of recovery codes, and it is the one kept", func(t *testing.T) {
+		_, c := e.newUser(shared.RoleViewer)
+		en, err := c.StartTOTP(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, first := c.Tokens.Token(), code(t, en.Secret, e.clock.Now())
+		results := race(n, func(int) rawResult { return e.confirmRaw(tok, first) })
+		var codes shared.RecoveryCodes
+		oks := 0
+		for _, r := range results {
+			switch {
+			case r.status == http.StatusOK:
+				oks++
+				if err := json.Unmarshal(r.body, &codes); err != nil {
+					t.Fatal(err)
+				}
+			case r.status != http.StatusUnprocessableEntity:
+				t.Fatalf("a confirm in the race: %d %s", r.status, r.body)
+			}
+		}
+		if oks != 1 || len(codes.Codes) != 10 {
+			t.Fatalf("%d confirms went through (%d codes), want one with 10", oks, len(codes.Codes))
+		}
+		if evs := e.eventsOf(shared.ActionMFAEnrol, mustMe(t, c).Username); len(evs) != n || evs[0].Outcome != shared.OutcomeOK && evs[len(evs)-1].Outcome != shared.OutcomeOK {
+			t.Logf("enrolment events: %+v", evs)
+		}
+		wantLeft(t, e.reauthRecovery(tok, userPassword, codes.Codes[0]), 9)
+		e.clock.Advance(30 * time.Second)
+	})
+
+	t.Run("starts racing on two sessions: only the secret kept can be confirmed", func(t *testing.T) {
+		u, c1 := e.newUser(shared.RoleViewer)
+		c2 := e.login(u.Username, userPassword)
+		toks := []string{c1.Tokens.Token(), c2.Tokens.Token()}
+		results := race(2, func(i int) rawResult {
+			return send(e.hc, "POST", e.srv.URL+shared.PathMeTOTP, toks[i], nil, nil)
+		})
+		var confirmed int
+		for i, r := range results {
+			var en shared.TOTPEnrolment
+			if r.status != http.StatusOK || json.Unmarshal(r.body, &en) != nil {
+				t.Fatalf("start %d: %d %s", i, r.status, r.body)
+			}
+			// Each session confirms the secret it was shown.
+			if cr := e.confirmRaw(toks[i], code(t, en.Secret, e.clock.Now())); cr.status == http.StatusOK {
+				confirmed++
+			} else if cr.status != http.StatusUnprocessableEntity {
+				t.Fatalf("confirm %d: %d %s", i, cr.status, cr.body)
+			}
+		}
+		if confirmed != 1 {
+			t.Fatalf("%d of two racing enrolments were confirmed, want 1", confirmed)
+		}
+		e.clock.Advance(30 * time.Second)
+	})
+
+	t.Run("removing the factor racing the confirmation of a new one: no factor is left half-made", func(t *testing.T) {
+		for round := range 4 {
+			u := e.enrolledUser(shared.RoleViewer)
+			en, err := u.c.StartTOTP(bg) // moving to a new phone; the sign-in is recent
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, first := u.c.Tokens.Token(), code(t, en.Secret, e.clock.Now())
+			results := race(2, func(i int) rawResult {
+				if i == 0 {
+					return send(e.hc, "DELETE", e.srv.URL+shared.PathMeMFA, tok, nil, nil)
+				}
+				return e.confirmRaw(tok, first)
+			})
+			if results[0].status != http.StatusNoContent {
+				t.Fatalf("round %d: remove: %d %s", round, results[0].status, results[0].body)
+			}
+			if s := results[1].status; s != http.StatusOK && s != http.StatusUnprocessableEntity {
+				t.Fatalf("round %d: confirm: %d %s", round, s, results[1].body)
+			}
+			// Whatever the order, the factor is either whole or gone, and the
+			// account's sign-in agrees with who-am-I.
+			me := mustMe(t, u.c)
+			resp, body := e.rawLogin(u.user.Username, userPassword)
+			switch {
+			case !me.MFA && resp.StatusCode == http.StatusOK:
+			case me.MFA && resp.StatusCode == http.StatusUnauthorized:
+				granted(t)(e.mfaGrant(e.mfaLoginBody(t, body), code(t, en.Secret, e.clock.Now().Add(30*time.Second)), ""))
+			default:
+				t.Fatalf("round %d: who-am-I says mfa %v, the sign-in answered %d %s", round, me.MFA, resp.StatusCode, body)
+			}
+			e.clock.Advance(60 * time.Second)
+		}
+	})
+}
+
+// mfaLoginBody reads the mfa_token of a mfa_required answer.
+func (e *env) mfaLoginBody(t *testing.T, body []byte) string {
+	t.Helper()
+	var env shared.Error
+	if err := json.Unmarshal(body, &env); err != nil || env.MFAToken == "" {
+		t.Fatalf("not an mfa_required answer: %s", body)
+	}
+	return env.MFAToken
 }
