@@ -458,7 +458,7 @@ func (s *Service) StartTOTP(ctx context.Context, p *Principal, m Meta) (*Enrolme
 	if s.MFAOff() {
 		return nil, ErrMFAOff
 	}
-	if p.User.MFA {
+	if p.User.MFA { // early, on the cached user; the rule holds in the transaction
 		if err := s.RequireRecent(p); err != nil {
 			return nil, err
 		}
@@ -468,10 +468,15 @@ func (s *Service) StartTOTP(ctx context.Context, p *Principal, m Meta) (*Enrolme
 		return nil, err
 	}
 	now := s.now()
+	var outcome error
 	err = s.store.Update(ctx, func(tx store.Tx) error {
+		outcome = nil
 		u, err := tx.LockUser(ctx, p.UserID)
 		if err != nil {
 			return err
+		}
+		if outcome = s.reEnrolling(p, u); outcome != nil {
+			return nil
 		}
 		u.TOTP.Pending, u.TOTP.PendingKeyID = s.data.Seal([]byte(e.Secret), secretAAD(u.ID))
 		u.UpdatedAt = now
@@ -480,13 +485,29 @@ func (s *Service) StartTOTP(ctx context.Context, p *Principal, m Meta) (*Enrolme
 	if err != nil {
 		return nil, fmt.Errorf("start TOTP enrolment: %w", err)
 	}
+	if outcome != nil {
+		return nil, outcome
+	}
 	return e, nil
+}
+
+// reEnrolling returns *StepUpError when u, read locked, has a confirmed
+// factor and the principal's sign-in is not recent: replacing a factor
+// needs a recent sign-in at both ends of the enrolment, since a stale
+// session confirming a secret someone else started would make it the
+// factor and be handed its new recovery codes.
+func (s *Service) reEnrolling(p *Principal, u *store.User) error {
+	if !u.TOTP.Enabled() {
+		return nil
+	}
+	return s.RequireRecent(p)
 }
 
 // ConfirmTOTP completes an enrolment with a first code from the app: the
 // pending secret becomes the factor, and ten new recovery codes are made
 // and returned (shown once; only their hashes are kept). A wrong code is
-// a validation error on otp.
+// a validation error on otp. Replacing a confirmed factor needs a recent
+// sign-in (*StepUpError), checked before the code.
 func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, m Meta) ([]string, error) {
 	if s.MFAOff() {
 		return nil, ErrMFAOff
@@ -499,6 +520,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, m 
 		u, err := tx.LockUser(ctx, p.UserID)
 		if err != nil {
 			return err
+		}
+		if outcome = s.reEnrolling(p, u); outcome != nil {
+			return nil
 		}
 		if len(u.TOTP.Pending) == 0 {
 			outcome = &shared.ValidationError{Fields: shared.FieldErrors{"otp": "start the enrolment first"}}

@@ -7,14 +7,17 @@ package integration
 // stores where a race is involved.
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"gatehouse/app/client"
 	"gatehouse/server/store"
 	"gatehouse/shared"
 )
@@ -463,4 +466,58 @@ func (e *env) mfaLoginBody(t *testing.T, body []byte) string {
 		t.Fatalf("not an mfa_required answer: %s", body)
 	}
 	return env.MFAToken
+}
+
+// A session whose sign-in is stale cannot finish moving the factor to
+// another authenticator: re-enrolling needs a recent sign-in (DESIGN,
+// step-up), and the confirmation is the half that makes the new secret the
+// factor and hands out new recovery codes.
+func TestReEnrolmentConfirmNeedsRecentSignIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.enrolledUser(shared.RoleViewer)
+	stolen := u.c.Tokens.Token() // a copy of the owner's token, taken now
+	e.clock.Advance(10 * time.Minute)
+
+	// The owner, on a fresh sign-in, starts moving the factor to a new
+	// phone, and has not typed the first code yet.
+	owner := e.client()
+	owner.SecondFactor = func(context.Context) (client.Code, error) {
+		return client.Code{OTP: code(t, u.secret, e.clock.Now())}, nil
+	}
+	if _, err := owner.Login(bg, u.user.Username, userPassword); err != nil {
+		t.Fatal(err)
+	}
+	en, err := owner.StartTOTP(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("the stale session's confirmations are refused as such, right or wrong, and not checked", func(t *testing.T) {
+		for _, c := range []string{"000000", "123456", code(t, en.Secret, e.clock.Now())} {
+			r := e.confirmRaw(stolen, c)
+			env := wantEnvelopeRaw(t, r, http.StatusUnauthorized, shared.CodeInsufficientUserAuth)
+			if env.MaxAge != 300 || !strings.Contains(r.header.Get("WWW-Authenticate"), "insufficient_user_authentication") {
+				t.Fatalf("refusal %s, WWW-Authenticate %q", r.body, r.header.Get("WWW-Authenticate"))
+			}
+		}
+		if evs := e.eventsOf(shared.ActionMFAEnrol, u.user.Username); len(evs) != 1 {
+			t.Fatalf("enrolment events %+v, want only the first enrolment's", evs)
+		}
+	})
+	t.Run("the factor is still the old one, with its recovery codes", func(t *testing.T) {
+		e.clock.Advance(30 * time.Second)
+		granted(t)(e.mfaGrant(e.mfaLogin(u.user.Username, userPassword), code(t, u.secret, e.clock.Now()), ""))
+		granted(t)(e.mfaGrant(e.mfaLogin(u.user.Username, userPassword), "", u.codes[0]))
+	})
+	t.Run("the owner's fresh session confirms", func(t *testing.T) {
+		if _, err := owner.ConfirmTOTP(bg, code(t, en.Secret, e.clock.Now())); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("a first enrolment needs no recent sign-in", func(t *testing.T) {
+		_, c := e.newUser(shared.RoleViewer)
+		e.clock.Advance(10 * time.Minute)
+		e.enrol(c)
+	})
 }
