@@ -193,7 +193,8 @@ func (s *Service) checkCode(ctx context.Context, tx store.Tx, u *store.User, cod
 }
 
 // CompleteMFA is the second step of a sign-in answered *MFARequiredError:
-// the challenge token and either a TOTP code or a recovery code. Each
+// the challenge token and either a TOTP code or a recovery code. A missing
+// or oversized token or code is *RequestError before any work. Each
 // challenge takes ChallengeAttempts codes within ChallengeTTL (a typo does
 // not spend it), then ErrBadChallenge; a right code spends it. Codes are
 // throttled per account. A wrong code is ErrBadCode; a recovery code works
@@ -206,6 +207,10 @@ func (s *Service) CompleteMFA(ctx context.Context, token, otp, recovery string, 
 
 func (s *Service) completeMFA(ctx context.Context, token, otp, recovery string, m Meta) (*Grant, error) {
 	switch {
+	case token == "": // RFC 6749 §5.2: a missing parameter is invalid_request
+		return nil, &RequestError{Reason: "mfa_token is required: the one the password step answered"}
+	case len(token) > maxChallengeLen:
+		return nil, &RequestError{Reason: "the mfa_token is too long"}
 	case (otp == "") == (recovery == ""):
 		return nil, &RequestError{Reason: "send either otp or recovery_code"}
 	case len(otp) > 10 || len(recovery) > 40:

@@ -521,3 +521,68 @@ func TestReEnrolmentConfirmNeedsRecentSignIn(t *testing.T) {
 		e.enrol(c)
 	})
 }
+
+// Oversized fields in the form bodies of the second step and of
+// re-authentication are refused before any work — no challenge attempt,
+// no code counted, no password hashed or counted, nothing audited — with
+// 400 invalid_request, or 413 past 1 MiB.
+func TestOversizedSecondFactorFields(t *testing.T) {
+	t.Parallel()
+	onEachStore(t, oversizedSecondFactorFields)
+}
+
+func oversizedSecondFactorFields(t *testing.T, settings ...string) {
+	e := newEnv(t, settings...)
+	u := e.enrolledUser(shared.RoleViewer)
+	tok := e.mfaLogin(u.user.Username, userPassword)
+	at := u.c.Tokens.Token()
+	mb := func(c string) string { return strings.Repeat(c, 1_000_000) }
+	before := len(e.audit(""))
+
+	cases := []struct {
+		name   string
+		path   string
+		bearer bool
+		form   url.Values
+		status int
+	}{
+		{"a 1 MB otp", shared.PathToken, false, url.Values{"grant_type": {shared.GrantMFAOTP}, "mfa_token": {tok}, "otp": {mb("1")}}, http.StatusBadRequest},
+		{"a 1 MB recovery_code", shared.PathToken, false, url.Values{"grant_type": {shared.GrantMFAOTP}, "mfa_token": {tok}, "recovery_code": {mb("a")}}, http.StatusBadRequest},
+		{"a 1 MB mfa_token", shared.PathToken, false, url.Values{"grant_type": {shared.GrantMFAOTP}, "mfa_token": {tok + mb("a")}, "otp": {"123456"}}, http.StatusBadRequest},
+		{"no mfa_token", shared.PathToken, false, url.Values{"grant_type": {shared.GrantMFAOTP}, "otp": {"123456"}}, http.StatusBadRequest},
+		{"a 1 MB password at sign-in", shared.PathToken, false, url.Values{"grant_type": {shared.GrantPassword}, "username": {u.user.Username}, "password": {mb("p")}}, http.StatusBadRequest},
+		{"a 1 MB username at sign-in", shared.PathToken, false, url.Values{"grant_type": {shared.GrantPassword}, "username": {mb("u")}, "password": {userPassword}}, http.StatusBadRequest},
+		{"a 2 MB otp", shared.PathToken, false, url.Values{"grant_type": {shared.GrantMFAOTP}, "mfa_token": {tok}, "otp": {mb("12")}}, http.StatusRequestEntityTooLarge},
+		{"a 1 MB password at re-authentication", shared.PathReauth, true, url.Values{"password": {mb("p")}, "otp": {"123456"}}, http.StatusBadRequest},
+		{"a 1 MB otp at re-authentication", shared.PathReauth, true, url.Values{"password": {userPassword}, "otp": {mb("1")}}, http.StatusBadRequest},
+		{"a 2 MB password at re-authentication", shared.PathReauth, true, url.Values{"password": {mb("pp")}}, http.StatusRequestEntityTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			bearer := ""
+			if c.bearer {
+				bearer = at
+			}
+			r := send(e.hc, "POST", e.srv.URL+c.path, bearer, formHeader, []byte(c.form.Encode()))
+			wantEnvelopeRaw(t, r, c.status, shared.CodeInvalidRequest)
+			if len(r.body) > 1000 {
+				t.Fatalf("a %d-byte answer echoes the input", len(r.body))
+			}
+		})
+	}
+	t.Run("nothing was counted, spent or audited", func(t *testing.T) {
+		if evs := e.audit(""); len(evs) != before {
+			t.Fatalf("%d audit events written by refused requests: %+v", len(evs)-before, evs[before:])
+		}
+		for _, k := range []string{"code:" + itoa(u.user.ID), "user:" + u.user.Username, "password:" + itoa(u.user.ID) + ":" + claimsOf(t, at).sid} {
+			if a := e.attempts(k); a.Failures != 0 {
+				t.Fatalf("throttle key %s counted %d failures", k, a.Failures)
+			}
+		}
+		r := e.mfaGrantForm(url.Values{"mfa_token": {tok}, "otp": {"000000"}})
+		if env := envelopeOf(r); !strings.Contains(env.Description, "4 tries left") {
+			t.Fatalf("after the refused requests, a wrong code: %d %s; want 4 tries left", r.status, r.body)
+		}
+		granted(t)(e.mfaGrant(tok, code(t, u.secret, e.clock.Now()), ""))
+	})
+}
