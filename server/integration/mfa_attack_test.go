@@ -586,3 +586,115 @@ func oversizedSecondFactorFields(t *testing.T, settings ...string) {
 		granted(t)(e.mfaGrant(tok, code(t, u.secret, e.clock.Now()), ""))
 	})
 }
+
+// A restricted session — its user must enrol a factor, or change a
+// password someone else set, or both — reaches nothing but what the
+// OpenAPI description (as served, written by hand) lists for its state in
+// x-gatehouse-also; everything else is 403 with the restriction's code,
+// whatever the role. An admin is used so that no permission stands in the
+// way of the restriction.
+func TestRestrictedSessionsReachOnlyWhatLiftsTheRestriction(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		policy string
+		must   bool // the admin sets a password the user must change
+		state  string
+		code   string
+	}{
+		{"must enrol", "admins", false, "enrolling", shared.CodeMFAEnrollmentRequired},
+		{"must change the password", "optional", true, "changing-password", shared.CodePasswordChangeRequired},
+		{"must change the password, then enrol", "all", true, "changing-password", shared.CodePasswordChangeRequired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, "GATEHOUSE_MFA="+tc.policy)
+			if tc.policy != "optional" {
+				e.enrolAdmin()
+			}
+			root := e.admin()
+			target, _ := e.newUser(shared.RoleViewer)
+			name := "restricted" + itoa(e.users.Add(1))
+			if _, err := root.CreateUser(bg, shared.UserCreate{Username: name, Password: userPassword, Role: shared.RoleAdmin, MustChangePassword: ptr(tc.must)}); err != nil {
+				t.Fatal(err)
+			}
+			tok := granted(t)(e.rawLogin(name, userPassword)).AccessToken
+			other := claimsOf(t, granted(t)(e.rawLogin(name, userPassword)).AccessToken).sid
+			vars := map[string]string{
+				"/api/users/{id}":             itoa(target.ID),
+				"/api/sessions/{id}":          sidOf(t, root),
+				"/api/users/me/sessions/{id}": other,
+			}
+
+			resp, body := e.do("GET", shared.PathOpenAPI, "", nil, nil)
+			var spec struct {
+				Paths map[string]map[string]struct {
+					Security *[]map[string][]string `json:"security"`
+					Also     []string               `json:"x-gatehouse-also"`
+				} `json:"paths"`
+			}
+			if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &spec) != nil {
+				t.Fatalf("the OpenAPI description: %d", resp.StatusCode)
+			}
+			type call struct{ method, path, template string }
+			var calls []call
+			var last *call
+			for p, ops := range spec.Paths {
+				for m, op := range ops {
+					if m == "parameters" || op.Security != nil { // public
+						continue
+					}
+					path := p
+					for tpl, v := range vars {
+						if strings.HasPrefix(p, tpl) {
+							path = strings.Replace(p, "{id}", v, 1)
+						}
+					}
+					if strings.Contains(path, "{") {
+						t.Fatalf("no value for the variable of %s", p)
+					}
+					c := call{strings.ToUpper(m), path, p}
+					if c.template == shared.PathLogout {
+						last = &c // it ends the session: last
+						continue
+					}
+					calls = append(calls, c)
+				}
+			}
+			if last == nil || len(calls) < 20 {
+				t.Fatalf("%d guarded operations in the description", len(calls))
+			}
+			calls = append(calls, *last)
+			allowed := 0
+			for _, c := range calls {
+				resp, body := e.do(c.method, c.path, tok, nil, nil)
+				var env shared.Error
+				_ = json.Unmarshal(body, &env)
+				also := false
+				for _, s := range spec.Paths[c.template][strings.ToLower(c.method)].Also {
+					also = also || s == tc.state
+				}
+				switch {
+				case resp.StatusCode >= 500:
+					t.Errorf("%s %s: %d %s", c.method, c.template, resp.StatusCode, body)
+				case also && env.Code == tc.code:
+					t.Errorf("%s %s is open to a session that is %s, but answered %d %s", c.method, c.template, tc.state, resp.StatusCode, body)
+				case also:
+					allowed++
+				case resp.StatusCode != http.StatusForbidden || env.Code != tc.code:
+					t.Errorf("%s %s reached by a restricted session (%s): %d %s", c.method, c.template, tc.name, resp.StatusCode, body)
+				}
+			}
+			if allowed < 4 {
+				t.Fatalf("only %d operations let the restricted session in", allowed)
+			}
+			// The refused calls changed nothing.
+			if u := mustUser(t, root, target.ID); u.Disabled || u.Role != shared.RoleViewer || u.MFA {
+				t.Fatalf("the target changed: %+v", u)
+			}
+			if err := root.Check(bg); err != nil {
+				t.Fatalf("the root's session: %v", err)
+			}
+		})
+	}
+}
