@@ -259,7 +259,14 @@ func (s *Service) login(ctx context.Context, username, password string, m Meta) 
 			if err := release(ctx, tx, keys, false); err != nil {
 				return err
 			}
-			challenge = &store.Challenge{ID: newRandom(16), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.ChallengeTTL), Device: device}
+			// The challenge carries the device token itself (Challenge.Device),
+			// which the second step checks again: a known device's sign-in
+			// ends by clearing that device, not the account's key that
+			// unknown devices — a guesser — count against.
+			challenge = &store.Challenge{ID: newRandom(16), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.ChallengeTTL)}
+			if known {
+				challenge.Device = m.Device
+			}
 			pwHash = cur.PasswordHash
 			if err := tx.CreateChallenge(ctx, challenge); err != nil {
 				return err

@@ -698,3 +698,57 @@ func TestRestrictedSessionsReachOnlyWhatLiftsTheRestriction(t *testing.T) {
 		})
 	}
 }
+
+// The owner's browser, known by its device cookie, signs in with a code
+// while the account is locked for unknown devices by someone guessing its
+// password: that sign-in counts against the device, as one without a
+// factor does, so it must neither lift the guesser's lockout nor trade the
+// device for a new one.
+func TestMFASignInFromAKnownDeviceKeepsTheGuesserOut(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "GATEHOUSE_LOGIN_FREE=3")
+	u := e.enrolledUser(shared.RoleViewer)
+	owner := e.client()
+	step := 0 // a code is accepted once: the next sign-in uses the next step's (the clock stays, so does the lockout)
+	owner.SecondFactor = func(context.Context) (client.Code, error) {
+		c := code(t, u.secret, e.clock.Now().Add(time.Duration(step)*30*time.Second))
+		step++
+		return client.Code{OTP: c}, nil
+	}
+	deviceOf := func() string {
+		t.Helper()
+		uu, _ := url.Parse(e.srv.URL + "/api")
+		for _, ck := range owner.HTTP.Jar.Cookies(uu) {
+			if ck.Name == shared.CookieDevice {
+				id, _, _ := strings.Cut(ck.Value, ".")
+				return id
+			}
+		}
+		t.Fatal("no device cookie")
+		return ""
+	}
+	if _, err := owner.Login(bg, u.user.Username, userPassword); err != nil {
+		t.Fatal(err)
+	}
+	device := deviceOf()
+
+	for i := range 3 {
+		resp, body := e.rawLogin(u.user.Username, "guess-"+itoa(int64(i)))
+		wantEnvelope(t, resp, body, http.StatusUnauthorized, shared.CodeInvalidGrant)
+	}
+	resp, body := e.rawLogin(u.user.Username, userPassword)
+	wantEnvelope(t, resp, body, http.StatusTooManyRequests, shared.CodeTooManyAttempts)
+
+	if _, err := owner.Login(bg, u.user.Username, userPassword); err != nil {
+		t.Fatalf("the owner's browser: %v", err)
+	}
+	t.Run("the device is the same one", func(t *testing.T) {
+		if got := deviceOf(); got != device {
+			t.Fatalf("device %q after the second sign-in, want %q kept", got, device)
+		}
+	})
+	t.Run("the guesser is still locked out", func(t *testing.T) {
+		resp, body := e.rawLogin(u.user.Username, "guess-after-owner")
+		wantEnvelope(t, resp, body, http.StatusTooManyRequests, shared.CodeTooManyAttempts)
+	})
+}
