@@ -328,6 +328,24 @@ func (s *Service) CheckCode(ctx context.Context, p *Principal, code string, m Me
 	return err
 }
 
+// CheckPasswordAndCode checks what confirms a change of one's own
+// credentials: the current password (CheckCurrentPassword) and, when the
+// user has a factor, a TOTP code (CheckCode). A malformed one of them — a
+// password over 72 bytes, an oversized code — is *RequestError before
+// either is checked, so that nothing is hashed, counted or audited for it.
+func (s *Service) CheckPasswordAndCode(ctx context.Context, p *Principal, password, code string, m Meta) error {
+	if len(password) > shared.MaxPasswordLen {
+		return &RequestError{Reason: "the password is at most 72 bytes"}
+	}
+	if err := factorForm(code, ""); err != nil {
+		return err
+	}
+	if err := s.CheckCurrentPassword(ctx, p, password, m); err != nil {
+		return err
+	}
+	return s.CheckCode(ctx, p, code, m)
+}
+
 // checkFactor is CheckCode with either a TOTP code or, for one who lost the
 // app, one of the recovery codes, which is then spent (and audited): left
 // is how many remain, nil unless one was used.

@@ -645,7 +645,12 @@ const checkInFlight = time.Minute
 // guesses sent at once cost one each; while those in flight fill the
 // budget, one more is *BusyError (nothing counted) rather than the end of
 // a session that may only be sending its right password several times.
+// A password over 72 bytes is *RequestError before anything is counted or
+// hashed (bcrypt would compare its first 72 bytes only).
 func (s *Service) CheckCurrentPassword(ctx context.Context, p *Principal, pw string, m Meta) error {
+	if len(pw) > shared.MaxPasswordLen {
+		return &RequestError{Reason: "the password is at most 72 bytes"}
+	}
 	now := s.now()
 	k := key{"password:" + strconv.FormatInt(p.UserID, 10) + ":" + p.SessionID, s.cfg.Lockout}
 	// capped revokes the session once its count has reached the cap; it

@@ -840,3 +840,44 @@ func secondFactorThrottleRaces(t *testing.T, settings ...string) {
 		wantReason(t, body, shared.RevokedPasswordGuess)
 	})
 }
+
+// PUT /api/users/me/password carries a password and a code, as
+// re-authentication does: oversized ones are refused before the password
+// is hashed, counted or audited (the rule the sign-in and /api/reauth
+// follow), and a current password is never matched by its first 72 bytes.
+func TestPasswordChangeBoundsItsConfirmation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "GATEHOUSE_LOGIN_FREE=3")
+	u := e.enrolledUser(shared.RoleViewer)
+	tok := u.c.Tokens.Token()
+	key := "password:" + itoa(u.user.ID) + ":" + claimsOf(t, tok).sid
+	before := len(e.audit(""))
+	long := strings.Repeat("x", 100_000)
+	for _, tc := range []struct {
+		name string
+		in   shared.PasswordChange
+	}{
+		{"a 100 kB current password", shared.PasswordChange{CurrentPassword: long, NewPassword: "a-new-password-1", OTP: "123456"}},
+		{"the right password with a 100 kB tail", shared.PasswordChange{CurrentPassword: userPassword + long, NewPassword: "a-new-password-1", OTP: "123456"}},
+		{"a 100 kB code", shared.PasswordChange{CurrentPassword: userPassword, NewPassword: "a-new-password-1", OTP: long}},
+		{"a wrong password and a 100 kB code", shared.PasswordChange{CurrentPassword: "not-the-password", NewPassword: "a-new-password-1", OTP: long}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := e.do("PUT", shared.PathMePassword, tok, jsonHeader, jsonBody(t, tc.in))
+			if resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("%d %.300s, want 400 or 422 before any work", resp.StatusCode, body)
+			}
+		})
+	}
+	t.Run("nothing was hashed, counted or audited", func(t *testing.T) {
+		if a := e.attempts(key); a.Failures != 0 {
+			t.Fatalf("the session's password key counted %d failures", a.Failures)
+		}
+		if evs := e.audit(""); len(evs) != before {
+			t.Fatalf("%d audit events: %+v", len(evs)-before, evs[before:])
+		}
+		if err := u.c.Check(bg); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
