@@ -35,7 +35,7 @@ func (t *totpEnrol) start(ctx app.Context, env *Env) {
 	*t = totpEnrol{started: true, starting: true, again: t.again}
 	var en *shared.TOTPEnrolment
 	write(ctx, env, func(c context.Context) (err error) {
-		en, err = env.API.StartTOTP(c)
+		en, err = env.API.StartTOTP(t.why(c))
 		return err
 	}, func(ctx app.Context, err error) {
 		t.starting = false
@@ -46,6 +46,16 @@ func (t *totpEnrol) start(ctx app.Context, env *Env) {
 		t.en = en
 		focusAfterRender(ctx, "mfa-enrol-title")
 	})
+}
+
+// why says, for a set-up on a new phone (which needs a recent sign-in,
+// asked for at start and again at the confirmation if that was long
+// after), what the password is asked for.
+func (t *totpEnrol) why(c context.Context) context.Context {
+	if !t.again {
+		return c
+	}
+	return forStepUp(c, "set up two-step verification on a new phone")
 }
 
 func (t *totpEnrol) confirm(ctx app.Context, env *Env, onEnrolled func(app.Context, []string)) {
@@ -61,7 +71,7 @@ func (t *totpEnrol) confirm(ctx app.Context, env *Env, onEnrolled func(app.Conte
 	t.busy = true
 	var codes []string
 	write(ctx, env, func(c context.Context) (err error) {
-		codes, err = env.API.ConfirmTOTP(c, otp)
+		codes, err = env.API.ConfirmTOTP(t.why(c), otp)
 		return err
 	}, func(ctx app.Context, err error) {
 		t.busy, t.code = false, ""

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"strings"
@@ -333,6 +334,15 @@ func TestTwoStepNewPhone(t *testing.T) {
 	r.settle()
 	if view().count(t, "#mfa-keeps") != 0 || ts.enrol.again {
 		t.Error("a first set-up speaks of a new phone")
+	}
+
+	// The server asks for a recent sign-in to start a set-up on a new phone
+	// and again to confirm it long after: the dialog says what for.
+	if got := stepUpWhy((&totpEnrol{again: true}).why(context.Background())); !strings.Contains(got, "set up two-step verification on a new phone") {
+		t.Errorf("the step-up for a new phone says %q", got)
+	}
+	if got := stepUpWhy((&totpEnrol{}).why(context.Background())); got != genericWhy {
+		t.Errorf("the step-up for a first set-up says %q", got)
 	}
 }
 

@@ -240,27 +240,22 @@ func (s *Service) UpdateProfile(ctx context.Context, a Actor, in shared.ProfileU
 	return &u.User, nil
 }
 
-// ChangePassword checks the current password (see
-// auth.Service.CheckCurrentPassword), sets the new one and revokes the
-// actor's other sessions; the one in use stays.
+// ChangePassword checks the current password and, with a second factor,
+// the code that comes in the same form, no second prompt (see
+// auth.Service.CheckPasswordAndCode), sets the new password and revokes
+// the actor's other sessions; the one in use stays.
 func (s *Service) ChangePassword(ctx context.Context, a Actor, in shared.PasswordChange) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	err := s.auth.CheckCurrentPassword(ctx, a.Principal, in.CurrentPassword, a.Meta)
-	if errors.Is(err, auth.ErrWrongPassword) {
+	err := s.auth.CheckPasswordAndCode(ctx, a.Principal, in.CurrentPassword, in.OTP, a.Meta)
+	switch {
+	case errors.Is(err, auth.ErrWrongPassword):
 		s.audit(ctx, s.event(a, shared.ActionPasswordChange, "user "+a.Username, shared.OutcomeFailed, "wrong current password"))
 		return &shared.ValidationError{Fields: shared.FieldErrors{"current_password": "is not your current password"}}
-	}
-	if err != nil {
-		return err
-	}
-	// With a second factor, the same form carries a code: no second prompt.
-	err = s.auth.CheckCode(ctx, a.Principal, in.OTP, a.Meta)
-	if errors.Is(err, auth.ErrBadCode) {
+	case errors.Is(err, auth.ErrBadCode):
 		return &shared.ValidationError{Fields: shared.FieldErrors{"otp": "is not the code your app shows now"}}
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
 	hash, err := s.passwords.Hash(ctx, in.NewPassword)

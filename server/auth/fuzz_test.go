@@ -112,9 +112,9 @@ func TestOneSpellingPerToken(t *testing.T) {
 			rt, err := parseRefresh(s)
 			return err == nil && rt.valid(r, salt)
 		}},
-		{"challenge", mintChallenge(r, "challenge-id"), func(s string) bool {
-			_, ok := checkChallenge(r, s)
-			return ok
+		{"challenge", mintChallenge(r, "challenge-id", "password-hash"), func(s string) bool {
+			c, ok := parseChallenge(r, s)
+			return ok && c.valid("password-hash")
 		}},
 	}
 	for _, c := range cases {
@@ -128,5 +128,27 @@ func TestOneSpellingPerToken(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAChallengeIsBoundToItsPassword: a challenge token verifies only
+// against the password hash it was minted under, so that changing the
+// password voids a half-done sign-in made with the old one.
+func TestAChallengeIsBoundToItsPassword(t *testing.T) {
+	r, err := NewKeyring(NewKey(secretA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := mintChallenge(r, "challenge-id", "old-hash")
+	c, ok := parseChallenge(r, tok)
+	if !ok || c.id != "challenge-id" || !c.valid("old-hash") {
+		t.Fatalf("the minted challenge %q does not verify", tok)
+	}
+	if c.valid("new-hash") || c.valid("") {
+		t.Fatal("a challenge verified against another password hash")
+	}
+	other := mintChallenge(r, "challenge-id", "new-hash")
+	if o, _ := parseChallenge(r, other); o == nil || o.valid("old-hash") {
+		t.Fatal("a challenge minted under the new hash verified against the old one")
 	}
 }

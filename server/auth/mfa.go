@@ -87,38 +87,62 @@ func (s *Service) RequireRecent(p *Principal) error {
 }
 
 // A challenge token names a sign-in challenge and proves that this server
-// issued it: ID.KID.MAC, with MAC an HMAC under a key derived from KID.
+// issued it for the password its user had then: ID.KID.MAC, with MAC an
+// HMAC under a key derived from KID of the ID and the user's password
+// hash. A password changed or reset since voids the challenge, as it
+// revokes the sessions that the old password opened: someone else may
+// know it, and a half-done sign-in is one more such session.
 const challengePurpose = "mfa-challenge"
 
-func mintChallenge(ring *Keyring, id string) string {
+// maxChallengeLen bounds what is parsed: a real token is under 100 bytes.
+const maxChallengeLen = 200
+
+func mintChallenge(ring *Keyring, id, passwordHash string) string {
 	k := ring.Signing()
-	return id + "." + k.ID + "." + base64.RawURLEncoding.EncodeToString(challengeMAC(k, id))
+	return id + "." + k.ID + "." + base64.RawURLEncoding.EncodeToString(challengeMAC(k, id, passwordHash))
 }
 
-func challengeMAC(k Key, id string) []byte {
+func challengeMAC(k Key, id, passwordHash string) []byte {
 	m := hmac.New(sha256.New, k.derive(challengePurpose))
 	m.Write([]byte(id))
+	m.Write([]byte{0})
+	m.Write([]byte(passwordHash))
 	return m.Sum(nil)
 }
 
-// checkChallenge returns the challenge ID of a token this server issued.
-func checkChallenge(ring *Keyring, tok string) (string, bool) {
-	if len(tok) > 200 {
-		return "", false
+// challengeToken is a parsed challenge token whose MAC is not yet checked:
+// that needs the password hash of the challenge's user (valid).
+type challengeToken struct {
+	id  string
+	key Key
+	mac []byte
+}
+
+// parseChallenge splits a challenge token signed by a key of the ring,
+// without checking its MAC.
+func parseChallenge(ring *Keyring, tok string) (*challengeToken, bool) {
+	if len(tok) > maxChallengeLen {
+		return nil, false
 	}
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 || parts[0] == "" {
-		return "", false
+		return nil, false
 	}
 	k, ok := ring.Lookup(parts[1])
 	if !ok {
-		return "", false
+		return nil, false
 	}
 	mac, ok := decodeMAC(parts[2])
-	if !ok || !hmac.Equal(mac, challengeMAC(k, parts[0])) {
-		return "", false
+	if !ok || len(mac) != sha256.Size {
+		return nil, false
 	}
-	return parts[0], true
+	return &challengeToken{id: parts[0], key: k, mac: mac}, true
+}
+
+// valid reports whether the token was issued for its challenge's user
+// while their password hash was passwordHash.
+func (c *challengeToken) valid(passwordHash string) bool {
+	return hmac.Equal(c.mac, challengeMAC(c.key, c.id, passwordHash))
 }
 
 // codeKey is the throttle key of a user's second-factor codes: per
@@ -220,7 +244,8 @@ func (s *Service) checkCode(ctx context.Context, tx store.Tx, u *store.User, cod
 }
 
 // CompleteMFA is the second step of a sign-in answered *MFARequiredError:
-// the challenge token and either a TOTP code or a recovery code. Each
+// the challenge token and either a TOTP code or a recovery code. A missing
+// or oversized token or code is *RequestError before any work. Each
 // challenge takes ChallengeAttempts codes within ChallengeTTL (a typo does
 // not spend it), then ErrBadChallenge; a right code spends it. Codes are
 // throttled per account. A wrong code is ErrBadCode; a recovery code works
@@ -233,13 +258,17 @@ func (s *Service) CompleteMFA(ctx context.Context, token, otp, recovery string, 
 
 func (s *Service) completeMFA(ctx context.Context, token, otp, recovery string, m Meta) (*Grant, error) {
 	switch {
+	case token == "": // RFC 6749 §5.2: a missing parameter is invalid_request
+		return nil, &RequestError{Reason: "mfa_token is required: the one the password step answered"}
+	case len(token) > maxChallengeLen:
+		return nil, &RequestError{Reason: "the mfa_token is too long"}
 	case (otp == "") == (recovery == ""):
 		return nil, &RequestError{Reason: "send either otp or recovery_code"}
 	case len(otp) > 10 || len(recovery) > 40:
 		return nil, &RequestError{Reason: "the code is too long"}
 	}
 	ring := s.tokens.Keys()
-	id, ok := checkChallenge(ring, token)
+	ct, ok := parseChallenge(ring, token)
 	if !ok {
 		return nil, fmt.Errorf("%w: malformed", ErrBadChallenge)
 	}
@@ -254,17 +283,13 @@ func (s *Service) completeMFA(ctx context.Context, token, otp, recovery string, 
 	)
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		sess, outcome, left, cookie = nil, nil, 0, false
-		c, err := tx.LockChallenge(ctx, id)
+		c, err := tx.LockChallenge(ctx, ct.id)
 		if errors.Is(err, store.ErrNotFound) {
 			outcome = fmt.Errorf("%w: unknown", ErrBadChallenge)
 			return nil
 		}
 		if err != nil {
 			return err
-		}
-		if c.UsedAt != nil || !now.Before(c.ExpiresAt) || c.Attempts >= s.cfg.ChallengeAttempts {
-			outcome = fmt.Errorf("%w: used, expired or out of attempts", ErrBadChallenge)
-			return nil
 		}
 		u, err := tx.LockUser(ctx, c.UserID)
 		switch {
@@ -273,6 +298,12 @@ func (s *Service) completeMFA(ctx context.Context, token, otp, recovery string, 
 			return nil
 		case err != nil:
 			return err
+		case !ct.valid(u.PasswordHash):
+			outcome = fmt.Errorf("%w: not issued by this server, or the password changed since", ErrBadChallenge)
+			return nil
+		case c.UsedAt != nil || !now.Before(c.ExpiresAt) || c.Attempts >= s.cfg.ChallengeAttempts:
+			outcome = fmt.Errorf("%w: used, expired or out of attempts", ErrBadChallenge)
+			return nil
 		case u.Disabled:
 			outcome = ErrInactive
 			return nil
@@ -347,6 +378,24 @@ func (s *Service) completeMFA(ctx context.Context, token, otp, recovery string, 
 func (s *Service) CheckCode(ctx context.Context, p *Principal, code string, m Meta) error {
 	_, err := s.checkFactor(ctx, p, code, "", m)
 	return err
+}
+
+// CheckPasswordAndCode checks what confirms a change of one's own
+// credentials: the current password (CheckCurrentPassword) and, when the
+// user has a factor, a TOTP code (CheckCode). A malformed one of them — a
+// password over 72 bytes, an oversized code — is *RequestError before
+// either is checked, so that nothing is hashed, counted or audited for it.
+func (s *Service) CheckPasswordAndCode(ctx context.Context, p *Principal, password, code string, m Meta) error {
+	if len(password) > shared.MaxPasswordLen {
+		return &RequestError{Reason: "the password is at most 72 bytes"}
+	}
+	if err := factorForm(code, ""); err != nil {
+		return err
+	}
+	if err := s.CheckCurrentPassword(ctx, p, password, m); err != nil {
+		return err
+	}
+	return s.CheckCode(ctx, p, code, m)
 }
 
 // checkFactor is CheckCode with either a TOTP code or, for one who lost the
@@ -484,7 +533,7 @@ func (s *Service) StartTOTP(ctx context.Context, p *Principal, m Meta) (*Enrolme
 	if s.MFAOff() {
 		return nil, ErrMFAOff
 	}
-	if p.User.MFA {
+	if p.User.MFA { // early, on the cached user; the rule holds in the transaction
 		if err := s.RequireRecent(p); err != nil {
 			return nil, err
 		}
@@ -494,10 +543,15 @@ func (s *Service) StartTOTP(ctx context.Context, p *Principal, m Meta) (*Enrolme
 		return nil, err
 	}
 	now := s.now()
+	var outcome error
 	err = s.store.Update(ctx, func(tx store.Tx) error {
+		outcome = nil
 		u, err := tx.LockUser(ctx, p.UserID)
 		if err != nil {
 			return err
+		}
+		if outcome = s.reEnrolling(p, u); outcome != nil {
+			return nil
 		}
 		u.TOTP.Pending, u.TOTP.PendingKeyID = s.data.Seal([]byte(e.Secret), secretAAD(u.ID))
 		u.UpdatedAt = now
@@ -506,13 +560,29 @@ func (s *Service) StartTOTP(ctx context.Context, p *Principal, m Meta) (*Enrolme
 	if err != nil {
 		return nil, fmt.Errorf("start TOTP enrolment: %w", err)
 	}
+	if outcome != nil {
+		return nil, outcome
+	}
 	return e, nil
+}
+
+// reEnrolling returns *StepUpError when u, read locked, has a confirmed
+// factor and the principal's sign-in is not recent: replacing a factor
+// needs a recent sign-in at both ends of the enrolment, since a stale
+// session confirming a secret someone else started would make it the
+// factor and be handed its new recovery codes.
+func (s *Service) reEnrolling(p *Principal, u *store.User) error {
+	if !u.TOTP.Enabled() {
+		return nil
+	}
+	return s.RequireRecent(p)
 }
 
 // ConfirmTOTP completes an enrolment with a first code from the app: the
 // pending secret becomes the factor, and ten new recovery codes are made
 // and returned (shown once; only their hashes are kept). A wrong code is
-// a validation error on otp.
+// a validation error on otp. Replacing a confirmed factor needs a recent
+// sign-in (*StepUpError), checked before the code.
 func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, m Meta) ([]string, error) {
 	if s.MFAOff() {
 		return nil, ErrMFAOff
@@ -525,6 +595,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, m 
 		u, err := tx.LockUser(ctx, p.UserID)
 		if err != nil {
 			return err
+		}
+		if outcome = s.reEnrolling(p, u); outcome != nil {
+			return nil
 		}
 		if len(u.TOTP.Pending) == 0 {
 			outcome = &shared.ValidationError{Fields: shared.FieldErrors{"otp": "start the enrolment first"}}

@@ -235,10 +235,11 @@ func (s *Service) login(ctx context.Context, username, password string, m Meta) 
 	var (
 		sess      *store.Session
 		challenge *store.Challenge
+		pwHash    string // the password the challenge is issued under
 		outcome   error
 	)
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		sess, challenge, outcome = nil, nil, nil
+		sess, challenge, pwHash, outcome = nil, nil, "", nil
 		cur, err := tx.LockUser(ctx, u.ID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -265,7 +266,15 @@ func (s *Service) login(ctx context.Context, username, password string, m Meta) 
 			if err := release(ctx, tx, keys, false); err != nil {
 				return err
 			}
-			challenge = &store.Challenge{ID: newRandom(16), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.ChallengeTTL), Device: device, CookieOnly: m.CookieOnly}
+			// The challenge carries the device token itself (Challenge.Device),
+			// which the second step checks again: a known device's sign-in
+			// ends by clearing that device, not the account's key that
+			// unknown devices — a guesser — count against.
+			challenge = &store.Challenge{ID: newRandom(16), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.ChallengeTTL), CookieOnly: m.CookieOnly}
+			if known {
+				challenge.Device = m.Device
+			}
+			pwHash = cur.PasswordHash
 			if err := tx.CreateChallenge(ctx, challenge); err != nil {
 				return err
 			}
@@ -281,7 +290,7 @@ func (s *Service) login(ctx context.Context, username, password string, m Meta) 
 	case outcome != nil:
 		return nil, outcome
 	case challenge != nil:
-		return nil, &MFARequiredError{Token: mintChallenge(ring, challenge.ID), ExpiresIn: s.cfg.ChallengeTTL}
+		return nil, &MFARequiredError{Token: mintChallenge(ring, challenge.ID, pwHash), ExpiresIn: s.cfg.ChallengeTTL}
 	}
 	return s.signedIn(sess, name, device, m.CookieOnly, now)
 }
@@ -645,7 +654,12 @@ const checkInFlight = time.Minute
 // guesses sent at once cost one each; while those in flight fill the
 // budget, one more is *BusyError (nothing counted) rather than the end of
 // a session that may only be sending its right password several times.
+// A password over 72 bytes is *RequestError before anything is counted or
+// hashed (bcrypt would compare its first 72 bytes only).
 func (s *Service) CheckCurrentPassword(ctx context.Context, p *Principal, pw string, m Meta) error {
+	if len(pw) > shared.MaxPasswordLen {
+		return &RequestError{Reason: "the password is at most 72 bytes"}
+	}
 	now := s.now()
 	k := key{"password:" + strconv.FormatInt(p.UserID, 10) + ":" + p.SessionID, s.cfg.Lockout}
 	// capped revokes the session once its count has reached the cap; it
