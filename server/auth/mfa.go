@@ -581,7 +581,8 @@ func (s *Service) reEnrolling(p *Principal, u *store.User) error {
 // ConfirmTOTP completes an enrolment with a first code from the app: the
 // pending secret becomes the factor, and ten new recovery codes are made
 // and returned (shown once; only their hashes are kept). A wrong code is
-// a validation error on otp. Replacing a confirmed factor needs a recent
+// a validation error on otp, counted by the account's code throttle
+// (*ThrottledError once locked). Replacing a confirmed factor needs a recent
 // sign-in (*StepUpError), checked before the code.
 func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, m Meta) ([]string, error) {
 	if s.MFAOff() {
@@ -607,10 +608,19 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, m 
 		if err != nil {
 			return fmt.Errorf("open the pending TOTP secret of user %d: %w", u.ID, err)
 		}
+		// A first code is a guess like any other (the session may not be
+		// the one that saw the secret): it counts against the account's
+		// code throttle, and a right one gives its count back.
+		if outcome, err = s.reserveCode(ctx, tx, u, m.IP, now); err != nil || outcome != nil {
+			return err
+		}
 		st, ok := matchTOTP(string(secret), code, now, 0)
 		if !ok {
 			outcome = &shared.ValidationError{Fields: shared.FieldErrors{"otp": "is not the code your app shows now"}}
 			return tx.AddAudit(ctx, &shared.AuditEvent{Time: now, ActorID: u.ID, Actor: u.Username, Action: shared.ActionMFAEnrol, Target: "user " + u.Username, IP: m.IP, Outcome: shared.OutcomeFailed, Detail: "wrong first code"})
+		}
+		if err := release(ctx, tx, []key{s.codeKey(u.ID)}, false); err != nil {
+			return err
 		}
 		re := u.TOTP.Enabled()
 		u.TOTP = store.TOTP{Secret: u.TOTP.Pending, KeyID: u.TOTP.PendingKeyID, LastStep: st}

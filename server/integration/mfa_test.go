@@ -710,3 +710,47 @@ func decodePayload(t *testing.T, tok string, v any) {
 		t.Fatal(err)
 	}
 }
+
+// The first code of an enrolment is a guess like any other: a session
+// (perhaps a stolen access token) confirming a set-up it did not see — one
+// its owner started and left — is throttled per account, as codes at
+// sign-in are, and cannot try the million codes.
+func TestEnrolmentCodesAreThrottled(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "GATEHOUSE_LOGIN_FREE=3")
+	_, c := e.newUser(shared.RoleViewer)
+	en, err := c.StartTOTP(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		_, err := c.ConfirmTOTP(bg, wrongTOTP(t, en.Secret, e.clock.Now()))
+		wantAPIError(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed)
+	}
+	_, err = c.ConfirmTOTP(bg, code(t, en.Secret, e.clock.Now()))
+	wantAPIError(t, err, http.StatusTooManyRequests, shared.CodeTooManyAttempts)
+	if me := mustMe(t, c); me.MFA {
+		t.Fatal("a throttled confirmation enrolled the factor")
+	}
+	// The lockout passes; the right code then enrols, and only one guess
+	// was counted per try (a right one gives its count back).
+	e.clock.Advance(time.Hour)
+	if _, err := c.ConfirmTOTP(bg, code(t, en.Secret, e.clock.Now())); err != nil {
+		t.Fatalf("after the lockout: %v", err)
+	}
+}
+
+// wrongTOTP is a six-digit code that is none of the codes the window
+// around at accepts.
+func wrongTOTP(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	taken := map[string]bool{}
+	for _, d := range []time.Duration{-30 * time.Second, 0, 30 * time.Second} {
+		taken[code(t, secret, at.Add(d))] = true
+	}
+	for i := 0; ; i++ {
+		if c := fmt.Sprintf("%06d", i); !taken[c] {
+			return c
+		}
+	}
+}
