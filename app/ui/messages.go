@@ -54,7 +54,10 @@ func Message(err error) string {
 	case shared.CodeInsufficientUserAuth:
 		return "Nothing was changed: this needs a recent sign-in. Try again and confirm your password."
 	case shared.CodeTooManyAttempts:
-		return "Too many failed sign-in attempts. Wait a minute and try again."
+		// Codes and passwords confirmed outside the sign-in page (an
+		// enrolment's first code, a step-up) are throttled too: the words
+		// fit them all, and say when.
+		return "Too many failed attempts. " + tryAgainIn(e.RetryAfter)
 	case shared.CodeUnavailable:
 		return "The server's database is unavailable. Try again in a moment."
 	case shared.CodeInvalidRequest:
