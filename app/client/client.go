@@ -113,6 +113,10 @@ type Client struct {
 	// answered by that refresh instead of a new one.
 	gen         uint64
 	lastRefresh error
+	// reauths counts finished re-authentications (Reauth): a step-up
+	// refusal of a request sent before one finished is answered by it,
+	// and the request is sent again without asking.
+	reauths uint64
 	// inflight is the refresh under way, if any.
 	inflight *refreshCall
 }
@@ -164,6 +168,7 @@ type request struct {
 func (c *Client) do(ctx context.Context, r *request) error {
 	c.init()
 	sent, gen := c.snapshot(r.auth)
+	reauths := c.reauthCount()
 	resp, err := c.roundTrip(ctx, r, sent)
 	if err != nil {
 		return err
@@ -175,8 +180,10 @@ func (c *Client) do(ctx context.Context, r *request) error {
 			return typed(apiErr)
 		}
 		if stepUp {
-			if err := c.stepUp(ctx, apiErr); err != nil {
-				return err
+			if c.reauthCount() == reauths { // else one finished since it was sent
+				if err := c.stepUp(ctx, apiErr); err != nil {
+					return err
+				}
 			}
 		} else if err := c.afterUnauthorized(ctx, sent, gen, apiErr); err != nil {
 			if errors.Is(err, ErrLoggedOut) {
@@ -207,6 +214,13 @@ func (c *Client) stepUp(ctx context.Context, cause *shared.Error) error {
 		return err
 	}
 	return c.Reauth(ctx, password, otp)
+}
+
+// reauthCount is the number of re-authentications finished so far.
+func (c *Client) reauthCount() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reauths
 }
 
 // snapshot returns the token to send (none unless auth) and the refresh

@@ -126,6 +126,7 @@ func (c *Client) reauth(ctx context.Context, form url.Values) (*shared.TokenResp
 	}
 	c.mu.Lock()
 	c.Tokens.SetToken(tr.AccessToken)
+	c.reauths++
 	c.mu.Unlock()
 	return tr, nil
 }

@@ -70,6 +70,46 @@ func TestStepUpCallback(t *testing.T) {
 			t.Errorf("%d reauth requests, want the callback's two and none of the client's own", n)
 		}
 	})
+	t.Run("an answer sent before a re-authentication finished is not asked again", func(t *testing.T) {
+		// Two changes at once: the first one's step-up is answered while
+		// the second is still on its way back with its own 401, earned
+		// before. The second is sent again, with no second question.
+		f, recent := stepUpFake(t)
+		arrived, release := make(chan struct{}), make(chan struct{})
+		f.route("DELETE "+shared.PathUsers+"/3", func(w http.ResponseWriter, r *http.Request) {
+			stale := !recent.Load()
+			if stale {
+				close(arrived)
+				<-release
+				writeJSON(w, http.StatusUnauthorized, shared.Error{Code: shared.CodeInsufficientUserAuth, Description: "confirm your password", MaxAge: 120})
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		})
+		c, _ := newClient(t, f)
+		login(t, c)
+		var asked atomic.Int32
+		c.StepUp = func(ctx context.Context, _ time.Duration) error {
+			asked.Add(1)
+			return c.Reauth(ctx, testPassword, "")
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.DeleteUser(t.Context(), 3) }()
+		<-arrived
+		if err := c.Reauth(t.Context(), testPassword, ""); err != nil { // the other change's question, answered
+			t.Fatal(err)
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatalf("DeleteUser: %v", err)
+		}
+		if n := asked.Load(); n != 0 {
+			t.Errorf("StepUp asked %d times for a refusal that a re-authentication since had answered", n)
+		}
+		if n := len(f.requests("DELETE " + shared.PathUsers + "/3")); n != 2 {
+			t.Errorf("%d DELETE requests, want the refused one and its retry", n)
+		}
+	})
 	t.Run("given up", func(t *testing.T) {
 		f, _ := stepUpFake(t)
 		c, _ := newClient(t, f)
