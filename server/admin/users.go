@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -36,7 +37,11 @@ func (s *Service) User(ctx context.Context, id int64) (*shared.User, error) {
 
 // CreateUser creates an account with a role no higher than the actor's.
 // Its password, set by the actor, must be changed at the first sign-in
-// unless in says otherwise (shared.UserCreate.MustChange).
+// unless in says otherwise (shared.UserCreate.MustChange). An account with
+// a role above the lowest is a grant of that role, and needs a recent
+// sign-in as a role change does: otherwise a stolen access token would
+// make its thief an account of their own — a manager or an admin whose
+// password they chose — that outlives the owner revoking every session.
 func (s *Service) CreateUser(ctx context.Context, a Actor, in shared.UserCreate) (*shared.User, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
@@ -49,6 +54,13 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in shared.UserCreate)
 	if in.Role.Rank() > a.Role.Rank() {
 		s.audit(ctx, e(shared.OutcomeDenied, "role "+string(in.Role)+" above own"))
 		return nil, deny("you cannot create a user with a role above your own")
+	}
+	if in.Role.Rank() > shared.Roles[0].Rank() {
+		var r *refused
+		if err := s.stepUp(a, e); errors.As(err, &r) {
+			s.audit(ctx, r.event)
+			return nil, r.err
+		}
 	}
 	hash, err := s.passwords.Hash(ctx, in.Password)
 	if err != nil {
@@ -192,9 +204,11 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id int64) error {
 }
 
 // ResetPassword sets the password of a user whose role is not above the
-// actor's and revokes all of their sessions. Setting someone else's
-// password needs a recent sign-in, and makes them change it at their next
-// sign-in.
+// actor's and revokes all of their sessions. It needs a recent sign-in,
+// one's own password included: this route asks for no current password, so
+// without the step-up a stolen access token of a manager or admin would
+// set their password and take the account over. Setting someone else's
+// password makes them change it at their next sign-in.
 func (s *Service) ResetPassword(ctx context.Context, a Actor, id int64, in shared.PasswordReset) error {
 	if err := in.Validate(); err != nil {
 		return err
@@ -208,12 +222,10 @@ func (s *Service) ResetPassword(ctx context.Context, a Actor, id int64, in share
 		if err != nil {
 			return err
 		}
-		other := u.ID != actor.ID
-		if other {
-			if err := s.stepUp(a, e); err != nil {
-				return err
-			}
+		if err := s.stepUp(a, e); err != nil {
+			return err
 		}
+		other := u.ID != actor.ID
 		u.PasswordHash, u.UpdatedAt, u.MustChangePassword = hash, s.now(), other
 		if err := tx.SaveUser(ctx, u); err != nil {
 			return err
