@@ -70,7 +70,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in shared.UserCreate)
 	u := &store.User{User: shared.User{Username: in.Username, FullName: in.FullName, Email: in.Email, Role: in.Role,
 		MustChangePassword: in.MustChange(), CreatedAt: now, UpdatedAt: now}, PasswordHash: hash}
 	err = s.update(ctx, func(tx store.Tx) error {
-		actor, err := acting(ctx, tx, a)
+		actor, err := s.acting(ctx, tx, a)
 		if err != nil {
 			return err
 		}
