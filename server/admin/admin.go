@@ -17,7 +17,9 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gatehouse/server/auth"
 	"gatehouse/server/cache"
@@ -200,6 +202,21 @@ func userTarget(u *store.User) string { return "user " + u.Username }
 func (s *Service) stepUp(a Actor, e func(outcome, detail string) *shared.AuditEvent) error {
 	if err := s.auth.RequireRecent(a.Principal); err != nil {
 		return &refused{err, e(shared.OutcomeDenied, "sign-in not recent enough")}
+	}
+	return nil
+}
+
+// filterText checks a list's text filter (name is its query parameter):
+// valid UTF-8 without NUL, at most shared.MaxFilterLen characters. It is
+// *auth.RequestError otherwise, before any query runs: SQLite refuses a LIKE
+// pattern over 50,000 bytes (an error that would answer 500), and no longer
+// filter can match anything.
+func filterText(name, v string) error {
+	switch {
+	case !utf8.ValidString(v) || strings.ContainsRune(v, 0):
+		return &auth.RequestError{Reason: name + " must be text (valid UTF-8, no NUL)"}
+	case utf8.RuneCountInString(v) > shared.MaxFilterLen:
+		return &auth.RequestError{Reason: fmt.Sprintf("%s must be at most %d characters", name, shared.MaxFilterLen)}
 	}
 	return nil
 }

@@ -13,8 +13,12 @@ import (
 )
 
 // Users lists users matching q in the order sort (the zero value: newest
-// first).
+// first). A q that is not text or longer than shared.MaxFilterLen is
+// *auth.RequestError.
 func (s *Service) Users(ctx context.Context, q string, sort shared.UserSort, p Page) (*shared.Page[shared.User], error) {
+	if err := filterText("q", q); err != nil {
+		return nil, err
+	}
 	rows, total, err := s.store.ListUsers(ctx, store.UserFilter{Query: strings.TrimSpace(q), Sort: sort, Offset: p.offset(), Limit: p.PerPage})
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)

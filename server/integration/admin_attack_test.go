@@ -3,6 +3,8 @@ package integration
 import (
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,5 +139,48 @@ func TestCreatingAManagerOrAdminNeedsARecentSignIn(t *testing.T) {
 	})
 	t.Run("a manager asking for an admin is refused for the rank before the step-up", func(t *testing.T) {
 		wantAPIError(t, create(manager, "would-be-admin", shared.RoleAdmin), http.StatusForbidden, shared.CodeInsufficientScope)
+	})
+}
+
+// Found: the audit log's actor filter went to SQLite's LIKE unbounded; a
+// pattern over 50,000 bytes is an SQLite error, answered 500. Every list's
+// text filter is now bounded and checked before any query: 400.
+func TestListFiltersAreBoundedBeforeAnyQuery(t *testing.T) {
+	t.Parallel()
+	onEachStore(t, func(t *testing.T, settings ...string) {
+		e := newEnv(t, settings...)
+		tok := e.admin().Tokens.Token()
+		long := strings.Repeat("a", shared.MaxFilterLen)
+		for _, tt := range []struct {
+			path, param, value string
+			ok                 bool
+		}{
+			{shared.PathAudit, "actor", strings.Repeat("%", 60000), false},
+			{shared.PathAudit, "actor", strings.Repeat("a", 60000), false},
+			{shared.PathAudit, "actor", long + "a", false},
+			{shared.PathAudit, "actor", long, true},
+			{shared.PathAudit, "actor", strings.Repeat("é", shared.MaxFilterLen), true},
+			{shared.PathAudit, "actor", "\xff", false},
+			{shared.PathAudit, "actor", "ro\x00", false},
+			{shared.PathAudit, "action", strings.Repeat("a", 100000), false},
+			{shared.PathAudit, "action", "\xfe", false},
+			{shared.PathUsers, "q", strings.Repeat("a", 100000), false},
+			{shared.PathUsers, "q", long + "a", false},
+			{shared.PathUsers, "q", long, true},
+			{shared.PathUsers, "q", "\xff\xfe", false},
+			{shared.PathUsers, "q", "\x00", false},
+		} {
+			name := fmt.Sprintf("%s %s of %d bytes", tt.path, tt.param, len(tt.value))
+			t.Run(name, func(t *testing.T) {
+				resp, body := e.do("GET", tt.path+"?"+tt.param+"="+url.QueryEscape(tt.value), tok, nil, nil)
+				if tt.ok {
+					if resp.StatusCode != http.StatusOK {
+						t.Fatalf("status %d, want 200; body %.300s", resp.StatusCode, body)
+					}
+					return
+				}
+				wantEnvelope(t, resp, body, http.StatusBadRequest, shared.CodeInvalidRequest)
+			})
+		}
 	})
 }
