@@ -17,6 +17,10 @@ type Page[T any] struct {
 const (
 	DefaultPerPage = 20
 	MaxPerPage     = 100
+	// MaxFilterLen bounds, in characters, the text filters of the lists
+	// (the users list's q, the audit log's actor and action): no field they
+	// match is longer (an e-mail address is at most 254).
+	MaxFilterLen = 254
 )
 
 // Pages returns how many pages the list has (at least 1).

@@ -111,7 +111,8 @@ func unsafeInName(r rune) bool {
 }
 
 // ValidateEmail checks an e-mail address. The empty string is allowed: the
-// address is optional.
+// address is optional. Like a full name, it may hold no control or
+// text-direction character (see ValidateFullName).
 func ValidateEmail(s string) string {
 	if s == "" {
 		return ""
@@ -122,6 +123,14 @@ func ValidateEmail(s string) string {
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || a.Name != "" {
 		return "must be a plain address like name@example.com"
+	}
+	// net/mail takes any non-ASCII character in the local part (RFC 6532),
+	// C1 controls and text-direction overrides included: an address is
+	// shown in lists as a name is, and must not lie about itself either.
+	for _, r := range s {
+		if unsafeInName(r) {
+			return "must not contain control or text-direction characters"
+		}
 	}
 	return ""
 }

@@ -17,7 +17,9 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gatehouse/server/auth"
 	"gatehouse/server/cache"
@@ -109,10 +111,14 @@ func (s *Service) update(ctx context.Context, fn func(tx store.Tx) error) error 
 	return err
 }
 
-// acting reads the actor's account inside tx: the role a rule uses is the
-// one the actor has now, not the one the request started with. A disabled
-// or deleted actor may do nothing.
-func acting(ctx context.Context, tx store.Tx, a Actor) (*store.User, error) {
+// acting reads the actor's account and session inside tx: the role a rule
+// uses is the one the actor has now, not the one the request started with.
+// A disabled or deleted actor may do nothing, nor may a session that ended
+// after the request was authenticated — signed out, revoked by the owner
+// who found it stolen, ended by a password change or reset: a write still
+// waiting (for a hashing slot, say) must not land after the revocation
+// that was meant to stop it.
+func (s *Service) acting(ctx context.Context, tx store.Tx, a Actor) (*store.User, error) {
 	u, err := tx.UserByID(ctx, a.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, &auth.EndedError{Reason: shared.RevokedUserDeleted, Err: fmt.Errorf("%w: user no longer exists", auth.ErrInvalidToken)}
@@ -123,6 +129,19 @@ func acting(ctx context.Context, tx store.Tx, a Actor) (*store.User, error) {
 	if u.Disabled {
 		return nil, auth.ErrInactive
 	}
+	sess, err := tx.SessionByID(ctx, a.SessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: unknown session", auth.ErrInvalidToken)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sess.UserID != u.ID {
+		return nil, fmt.Errorf("%w: session of another user", auth.ErrInvalidToken)
+	}
+	if why := auth.SessionEnd(sess, s.now()); why != "" {
+		return nil, &auth.EndedError{Reason: why, Err: fmt.Errorf("%w: session ended", auth.ErrInvalidToken)}
+	}
 	return u, nil
 }
 
@@ -131,7 +150,7 @@ func acting(ctx context.Context, tx store.Tx, a Actor) (*store.User, error) {
 // and ranks at least as high (see may). e makes the audit events of
 // action on that user.
 func (s *Service) onUser(ctx context.Context, tx store.Tx, a Actor, id int64, action string, perm shared.Permission) (actor, u *store.User, e func(outcome, detail string) *shared.AuditEvent, err error) {
-	if actor, err = acting(ctx, tx, a); err != nil {
+	if actor, err = s.acting(ctx, tx, a); err != nil {
 		return nil, nil, nil, err
 	}
 	if u, err = tx.LockUser(ctx, id); err != nil {
@@ -187,6 +206,21 @@ func (s *Service) stepUp(a Actor, e func(outcome, detail string) *shared.AuditEv
 	return nil
 }
 
+// filterText checks a list's text filter (name is its query parameter):
+// valid UTF-8 without NUL, at most shared.MaxFilterLen characters. It is
+// *auth.RequestError otherwise, before any query runs: SQLite refuses a LIKE
+// pattern over 50,000 bytes (an error that would answer 500), and no longer
+// filter can match anything.
+func filterText(name, v string) error {
+	switch {
+	case !utf8.ValidString(v) || strings.ContainsRune(v, 0):
+		return &auth.RequestError{Reason: name + " must be text (valid UTF-8, no NUL)"}
+	case utf8.RuneCountInString(v) > shared.MaxFilterLen:
+		return &auth.RequestError{Reason: fmt.Sprintf("%s must be at most %d characters", name, shared.MaxFilterLen)}
+	}
+	return nil
+}
+
 // Page is a page request: 1-based page number and size.
 type Page struct{ Page, PerPage int }
 
@@ -214,6 +248,9 @@ func (s *Service) UpdateProfile(ctx context.Context, a Actor, in shared.ProfileU
 	}
 	var u *store.User
 	err := s.update(ctx, func(tx store.Tx) error {
+		if _, err := s.acting(ctx, tx, a); err != nil {
+			return err
+		}
 		var err error
 		if u, err = tx.LockUser(ctx, a.UserID); err != nil {
 			return err
@@ -299,6 +336,9 @@ func (s *Service) MySessions(ctx context.Context, a Actor, p Page) (*shared.Page
 // someone else is reported as not found.
 func (s *Service) RevokeMySession(ctx context.Context, a Actor, id string) error {
 	return s.update(ctx, func(tx store.Tx) error {
+		if _, err := s.acting(ctx, tx, a); err != nil {
+			return err
+		}
 		sess, err := tx.LockSession(ctx, id)
 		if err == nil && sess.UserID != a.UserID {
 			err = store.ErrNotFound
@@ -347,7 +387,7 @@ func (s *Service) RevokeSession(ctx context.Context, a Actor, id string) error {
 		if err != nil {
 			return fmt.Errorf("session %q: %w", id, err)
 		}
-		actor, err := acting(ctx, tx, a)
+		actor, err := s.acting(ctx, tx, a)
 		if err != nil {
 			return err
 		}

@@ -436,6 +436,69 @@ func TestAPasswordChangeNeedsTheSessionStillActive(t *testing.T) {
 	}
 }
 
+// A request authenticated a moment before its session ended — signed out,
+// revoked by an administrator or by the owner who found the token stolen,
+// ended by a password reset — may still be on its way to the write (waiting
+// for a hashing slot, say). Its write must not land: the session is read
+// in the write's transaction, as the actor's account is.
+func TestWritesNeedTheActorsSessionStillActive(t *testing.T) {
+	t.Parallel()
+	ends := []struct {
+		name string
+		end  func(f *fixture, a admin.Actor)
+	}{
+		{"signed out", func(f *fixture, a admin.Actor) {
+			if err := f.auth.Logout(ctx, a.Principal, a.Meta); err != nil {
+				f.t.Fatal(err)
+			}
+		}},
+		{"revoked by another admin", func(f *fixture, a admin.Actor) {
+			boss := f.signIn(f.user("boss", shared.RoleAdmin))
+			if err := f.svc.RevokeSession(ctx, boss, a.SessionID); err != nil {
+				f.t.Fatal(err)
+			}
+		}},
+		{"ended by the owner signing out everywhere", func(f *fixture, a admin.Actor) {
+			u, err := f.store.UserByID(ctx, a.UserID)
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			owner := f.signIn(u)
+			if err := f.svc.RevokeUserSessions(ctx, owner, a.UserID); err != nil {
+				f.t.Fatal(err)
+			}
+		}},
+		{"past its absolute end", func(f *fixture, a admin.Actor) { f.clock.Advance(12 * time.Hour) }},
+	}
+	own := []action{
+		{"editing the own profile", shared.ActionProfileUpdate, func(f *fixture, a admin.Actor, _ *store.User, _ string) error {
+			_, err := f.svc.UpdateProfile(ctx, a, shared.ProfileUpdate{FullName: ptr("Renamed")})
+			return err
+		}},
+	}
+	for _, end := range ends {
+		for _, act := range append(slices.Clone(actions), own...) {
+			t.Run("a session "+end.name+" after the request was authenticated is refused "+act.name, func(t *testing.T) {
+				t.Parallel()
+				f := newFixture(t)
+				actor, target := f.user("actor", shared.RoleAdmin), f.user("target", shared.RoleViewer)
+				f.user("other-admin", shared.RoleAdmin) // the actor is never the last admin
+				a := f.signIn(actor)
+				targetSession := f.signIn(target).SessionID
+				end.end(f, a)
+				before := f.snapshot()
+				err := act.do(f, a, target, targetSession)
+				if !errors.Is(err, auth.ErrInvalidToken) {
+					t.Fatalf("%v, want ErrInvalidToken", err)
+				}
+				if after := f.snapshot(); after != before {
+					t.Fatalf("the refused action changed the store:\nbefore:\n%safter:\n%s", before, after)
+				}
+			})
+		}
+	}
+}
+
 func TestRevocationsRecordWhoRevoked(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

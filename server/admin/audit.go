@@ -11,8 +11,14 @@ import (
 
 // Audit lists audit events, newest first: those of the actors whose name
 // starts with actor (any ASCII case; all when empty), and of the action
-// (all when empty).
+// (all when empty). A filter that is not text or longer than
+// shared.MaxFilterLen is *auth.RequestError.
 func (s *Service) Audit(ctx context.Context, actor, action string, p Page) (*shared.Page[shared.AuditEvent], error) {
+	for _, f := range []struct{ name, v string }{{"actor", actor}, {"action", action}} {
+		if err := filterText(f.name, f.v); err != nil {
+			return nil, err
+		}
+	}
 	rows, total, err := s.store.ListAudit(ctx, store.AuditFilter{Actor: actor, Action: action, Offset: p.offset(), Limit: p.PerPage})
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)

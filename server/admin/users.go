@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,8 +13,12 @@ import (
 )
 
 // Users lists users matching q in the order sort (the zero value: newest
-// first).
+// first). A q that is not text or longer than shared.MaxFilterLen is
+// *auth.RequestError.
 func (s *Service) Users(ctx context.Context, q string, sort shared.UserSort, p Page) (*shared.Page[shared.User], error) {
+	if err := filterText("q", q); err != nil {
+		return nil, err
+	}
 	rows, total, err := s.store.ListUsers(ctx, store.UserFilter{Query: strings.TrimSpace(q), Sort: sort, Offset: p.offset(), Limit: p.PerPage})
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
@@ -36,7 +41,11 @@ func (s *Service) User(ctx context.Context, id int64) (*shared.User, error) {
 
 // CreateUser creates an account with a role no higher than the actor's.
 // Its password, set by the actor, must be changed at the first sign-in
-// unless in says otherwise (shared.UserCreate.MustChange).
+// unless in says otherwise (shared.UserCreate.MustChange). An account with
+// a role above the lowest is a grant of that role, and needs a recent
+// sign-in as a role change does: otherwise a stolen access token would
+// make its thief an account of their own — a manager or an admin whose
+// password they chose — that outlives the owner revoking every session.
 func (s *Service) CreateUser(ctx context.Context, a Actor, in shared.UserCreate) (*shared.User, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
@@ -50,6 +59,13 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in shared.UserCreate)
 		s.audit(ctx, e(shared.OutcomeDenied, "role "+string(in.Role)+" above own"))
 		return nil, deny("you cannot create a user with a role above your own")
 	}
+	if in.Role.Rank() > shared.Roles[0].Rank() {
+		var r *refused
+		if err := s.stepUp(a, e); errors.As(err, &r) {
+			s.audit(ctx, r.event)
+			return nil, r.err
+		}
+	}
 	hash, err := s.passwords.Hash(ctx, in.Password)
 	if err != nil {
 		return nil, err
@@ -58,7 +74,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in shared.UserCreate)
 	u := &store.User{User: shared.User{Username: in.Username, FullName: in.FullName, Email: in.Email, Role: in.Role,
 		MustChangePassword: in.MustChange(), CreatedAt: now, UpdatedAt: now}, PasswordHash: hash}
 	err = s.update(ctx, func(tx store.Tx) error {
-		actor, err := acting(ctx, tx, a)
+		actor, err := s.acting(ctx, tx, a)
 		if err != nil {
 			return err
 		}
@@ -192,9 +208,11 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id int64) error {
 }
 
 // ResetPassword sets the password of a user whose role is not above the
-// actor's and revokes all of their sessions. Setting someone else's
-// password needs a recent sign-in, and makes them change it at their next
-// sign-in.
+// actor's and revokes all of their sessions. It needs a recent sign-in,
+// one's own password included: this route asks for no current password, so
+// without the step-up a stolen access token of a manager or admin would
+// set their password and take the account over. Setting someone else's
+// password makes them change it at their next sign-in.
 func (s *Service) ResetPassword(ctx context.Context, a Actor, id int64, in shared.PasswordReset) error {
 	if err := in.Validate(); err != nil {
 		return err
@@ -208,12 +226,10 @@ func (s *Service) ResetPassword(ctx context.Context, a Actor, id int64, in share
 		if err != nil {
 			return err
 		}
-		other := u.ID != actor.ID
-		if other {
-			if err := s.stepUp(a, e); err != nil {
-				return err
-			}
+		if err := s.stepUp(a, e); err != nil {
+			return err
 		}
+		other := u.ID != actor.ID
 		u.PasswordHash, u.UpdatedAt, u.MustChangePassword = hash, s.now(), other
 		if err := tx.SaveUser(ctx, u); err != nil {
 			return err
