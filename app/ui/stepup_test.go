@@ -575,3 +575,39 @@ func TestSignInAgainWithASecondFactor(t *testing.T) {
 		t.Errorf("the last grant sent %v", last)
 	}
 }
+
+// Creating a user with more than the viewer role grants it, and needs a
+// recent sign-in as a role change does: the dialog says what for, and the
+// right password creates the user as typed.
+func TestStepUpCreatesAManager(t *testing.T) {
+	var api *stepUpAPI
+	api = newStepUpAPI(t, alice, "", map[string]http.HandlerFunc{"POST /api/users": func(w http.ResponseWriter, r *http.Request) {
+		if !api.recent.Load() {
+			replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInsufficientUserAuth, Description: "this action needs a recent sign-in", MaxAge: 300})(w, r)
+			return
+		}
+		reply(shared.User{ID: 9, Username: "nina", Role: shared.RoleManager})(w, r)
+	}})
+	r := newRig(t)
+	u := &Users{Env: newEnv(t, api.stubAPI, &alice)}
+	u.OnMount(r.ctx)
+	r.settle()
+	u.create = createDraft{open: true, username: "nina", password: "nina-password-1", role: shared.RoleManager}
+	u.submitCreate(r.stale, ev)
+	waitAsk(t, u.Env.stepUp, 1)
+	if got := parse(t, app.HTMLString(&StepUp{Env: u.Env})).one(t, "#reauth-why").Text(); got != "To create nina as manager, confirm your password." {
+		t.Errorf("why %q", got)
+	}
+	d := stepUpDialog(t, u.Env)
+	if err := d.Verify(context.Background(), ReauthAnswer{Password: "alice-password"}); err != nil {
+		t.Fatal(err)
+	}
+	d.OnDone(r.ctx)
+	r.settle()
+	if u.create.busy || u.create.username != "" {
+		t.Errorf("after the password the form is %+v; want it done", u.create)
+	}
+	if n := len(api.callsTo("POST", "/api/users")); n != 2 {
+		t.Errorf("%d creations sent, want the refused one and its retry", n)
+	}
+}

@@ -162,6 +162,9 @@ func (u *Users) submitCreate(ctx app.Context, e app.Event) {
 	d.busy = true
 	ctx, env := u.live(ctx), u.Env
 	write(ctx, env, func(c context.Context) error {
+		if in.Role != "" && in.Role != shared.RoleViewer { // granting more than viewing needs a recent sign-in
+			c = forStepUp(c, "create "+in.Username+" as "+string(in.Role))
+		}
 		_, err := env.API.CreateUser(c, in)
 		return err
 	}, func(ctx app.Context, err error) {
