@@ -421,6 +421,7 @@ func TestMFAForcedPasswordChange(t *testing.T) {
 			b.click("#password-save")
 			b.waitGone("#account-setup")
 			b.waitVisible(row(tt.user)) // the users page it was at, loaded
+			b.waitFocus("#page-title")  // its heading, as after any navigation
 			b.waitVisible("#nav-sessions")
 			if got := eval[string](b, "document.title"); !strings.HasPrefix(got, "Users") {
 				t.Errorf("after the change the title is %q", got)
@@ -466,6 +467,7 @@ func TestMFAMandatoryEnrolment(t *testing.T) {
 	b.click("#recovery-saved")
 	b.waitGone("#account-setup")
 	b.waitVisible("#audit-table tbody tr") // the page it was at, loaded
+	b.waitFocus("#page-title")             // its heading, not the body
 	b.waitVisible("#nav-users")
 	b.nothingStored(append([]string{secret}, codes...)...)
 
