@@ -100,6 +100,7 @@ func (t *twoStep) newCodes(ctx app.Context, e app.Event) {
 		t.busy = false
 		if err != nil {
 			t.err = Message(err)
+			refocusAfterDecline(ctx, err, "mfa-new-codes")
 			return
 		}
 		t.phase = twoStepNewCodes
@@ -124,6 +125,7 @@ func (t *twoStep) remove(ctx app.Context) {
 		t.busy = false
 		if err != nil {
 			t.err = Message(err)
+			refocusAfterDecline(ctx, err, "mfa-remove")
 			return
 		}
 		amendMe(env, func(u *shared.User) { u.MFA = false })

@@ -40,7 +40,10 @@ func (t *totpEnrol) start(ctx app.Context, env *Env) {
 	}, func(ctx app.Context, err error) {
 		t.starting = false
 		if err != nil {
+			// The button that started it is gone: the focus goes to
+			// the one that tries again, under the message.
 			t.err = Message(err)
+			focusAfterRender(ctx, "mfa-start")
 			return
 		}
 		t.en = en
@@ -78,6 +81,7 @@ func (t *totpEnrol) confirm(ctx app.Context, env *Env, onEnrolled func(app.Conte
 		setInputValue("mfa-confirm-code", "")
 		if t.err, t.errs = formError(err); err != nil {
 			focusFirstInvalid(ctx, "mfa-confirm-form")
+			refocusAfterDecline(ctx, err, "mfa-confirm")
 			return
 		}
 		*t = totpEnrol{} // the secret is in the app now, and nowhere here
