@@ -144,7 +144,9 @@ func (t *totpEnrol) steps(o owner, env *Env, onEnrolled func(app.Context, []stri
 		app.Img().Class("qr").ID("mfa-qr").Src("%s", en.QR).Alt("QR code that adds Gatehouse to an authenticator app"),
 		app.P().Text("2. Or, if you cannot scan it, type this key into the app:"),
 		secretText(en.Secret),
-		app.A().ID("mfa-uri").Href("%s", en.URI).Text("Open in an authenticator app on this device"),
+		// On a phone, which cannot scan its own screen, this is the way:
+		// a button's size, not a line of small print.
+		app.A().Class("btn").ID("mfa-uri").Href("%s", en.URI).Text("Open in an authenticator app on this device"),
 		app.Form().ID("mfa-confirm-form").NoValidate(true).OnSubmit(confirm).Body(
 			errorNote(t.err),
 			formRow("3. Enter the 6-digit code the app now shows", "mfa-confirm-code", invalid(app.Input().Type("text").ID("mfa-confirm-code").
