@@ -170,6 +170,13 @@ func TestTwoStepNewCodesAndTurningOff(t *testing.T) {
 			}
 			w.WriteHeader(http.StatusNoContent)
 		},
+		"POST /api/users/me/mfa/recovery-codes": func(w http.ResponseWriter, r *http.Request) {
+			if stale {
+				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInsufficientUserAuth, Description: "recent", MaxAge: 300})(w, r)
+				return
+			}
+			reply(shared.RecoveryCodes{Codes: testCodes()})(w, r)
+		},
 	})
 	r := newRig(t)
 	env := newEnv(t, api, &on)
@@ -202,13 +209,26 @@ func TestTwoStepNewCodesAndTurningOff(t *testing.T) {
 	ts.askRemove(r.stale, ev)
 	view().one(t, "dialog#confirm")
 	ts.confirmed(r.stale)
-	// The change waits for the password (the Frame's StepUp asks); the
-	// person gives up.
-	waitAsk(t, env.stepUp, 1)
+	// The change waits for the password (the Frame's StepUp asks, saying
+	// what for); the person gives up.
+	a := waitAsk(t, env.stepUp, 1)
+	if got, want := env.stepUp.why(a), "To turn off two-step verification, confirm your password."; got != want {
+		t.Errorf("the step-up for turning off says %q, want %q", got, want)
+	}
 	env.stepUp.cancel()
 	r.settle()
 	if ts.err != "Nothing was changed: this needs you to confirm your password. Try again when you are ready." || !env.Me().MFA {
 		t.Fatalf("a step-up left undone: %q, mfa %v", ts.err, env.Me().MFA)
+	}
+	ts.newCodes(r.stale, ev)
+	a = waitAsk(t, env.stepUp, 1)
+	if got, want := env.stepUp.why(a), "To make new recovery codes, confirm your password."; got != want {
+		t.Errorf("the step-up for new codes says %q, want %q", got, want)
+	}
+	env.stepUp.cancel()
+	r.settle()
+	if !strings.HasPrefix(ts.err, "Nothing was changed") || ts.phase != twoStepIdle {
+		t.Fatalf("new codes given up: %q, phase %v", ts.err, ts.phase)
 	}
 
 	stale = false
