@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -77,8 +78,13 @@ func (t *totpEnrol) confirm(ctx app.Context, env *Env, onEnrolled func(app.Conte
 		codes, err = env.API.ConfirmTOTP(t.why(c), otp)
 		return err
 	}, func(ctx app.Context, err error) {
-		t.busy, t.code = false, ""
-		setInputValue("mfa-confirm-code", "")
+		t.busy = false
+		// A code the server saw is spent or wrong; one that never reached
+		// it (offline, the step-up given up) stays as typed.
+		if !isNetwork(err) && !errors.Is(err, ErrStepUpDeclined) {
+			t.code = ""
+			setInputValue("mfa-confirm-code", "")
+		}
 		if t.err, t.errs = formError(err); err != nil {
 			focusFirstInvalid(ctx, "mfa-confirm-form")
 			refocusAfterDecline(ctx, err, "mfa-confirm")

@@ -130,7 +130,15 @@ func TestTwoStepSetUp(t *testing.T) {
 		t.Fatalf("a wrong code left the enrolment")
 	}
 
+	// Offline nothing is sent, and the code typed stays for when the
+	// network is back: only a code the server saw is spent.
+	env.Online = func() bool { return false }
 	en.code = "123456"
+	confirm()
+	if en.code != "123456" || !strings.Contains(en.err, "offline") {
+		t.Fatalf("offline: code %q, error %q; want the code kept and the reason said", en.code, en.err)
+	}
+	env.Online = func() bool { return true }
 	confirm()
 	if en.en != nil {
 		t.Error("the secret is still held after the enrolment")
