@@ -409,10 +409,12 @@ func TestStepUpResetsAnotherUsersMFAAndLiftsALockout(t *testing.T) {
 	b.click("#lift-lockout")
 	b.waitVisible("#reauth")
 	b.waitText("#reauth-why", "lift the sign-in lockout of vera")
+	b.waitText("#lift-lockout", "Lifting…") // under the dialog, busy
 	b.fill("#reauth-password", adminPassword)
 	b.key(kb.Enter)
 	b.waitGone("#reauth")
 	b.waitText("#user-security-message", "lifted")
+	b.waitFocus("#lift-lockout") // back where the person was
 	if _, err := client.New(srv.URL, nil).Login(apiCtx(t), "vera", "vera-password-1"); err != nil {
 		t.Errorf("vera cannot sign in after the lockout was lifted (and her factor reset): %v", err)
 	}
