@@ -176,6 +176,28 @@ func (b *browser) checkReadable(view string) {
 	}
 }
 
+// checkTargets reports, naming the view, any control in the page's
+// content smaller than 24 × 24 CSS pixels (WCAG 2.5.8): on a phone, what
+// a finger must hit.
+func (b *browser) checkTargets(view string) {
+	b.t.Helper()
+	if small := eval[[]string](b, smallTargets); len(small) != 0 {
+		b.t.Errorf("%s: controls smaller than 24 × 24 px: %q", view, small)
+	}
+}
+
+// smallTargets is a JavaScript expression listing the visible controls in
+// main and in open dialogs smaller than 24 × 24 CSS pixels, as "#id W×H".
+const smallTargets = `(() => {
+	const out = [];
+	for (const e of document.querySelectorAll("main :is(a[href], button, input, select, textarea), dialog[open] :is(a[href], button, input, select, textarea)")) {
+		if (!e.getClientRects().length || e.closest(".visually-hidden, [aria-hidden=true]")) continue;
+		const r = e.getBoundingClientRect();
+		if (r.width < 24 || r.height < 24) out.push((e.id ? "#" + e.id : e.tagName.toLowerCase() + "." + String(e.className).trim().split(/\s+/).join(".")) + " " + Math.round(r.width) + "×" + Math.round(r.height));
+	}
+	return out;
+})()`
+
 // lowContrast is a JavaScript expression listing the text whose contrast
 // with what is behind it is below 4.5:1 (WCAG AA): every element holding
 // text of its own, and form fields, as the browser computes their colours.

@@ -421,6 +421,7 @@ func TestMFAForcedPasswordChange(t *testing.T) {
 			b.click("#password-save")
 			b.waitGone("#account-setup")
 			b.waitVisible(row(tt.user)) // the users page it was at, loaded
+			b.waitFocus("#page-title")  // its heading, as after any navigation
 			b.waitVisible("#nav-sessions")
 			if got := eval[string](b, "document.title"); !strings.HasPrefix(got, "Users") {
 				t.Errorf("after the change the title is %q", got)
@@ -466,6 +467,7 @@ func TestMFAMandatoryEnrolment(t *testing.T) {
 	b.click("#recovery-saved")
 	b.waitGone("#account-setup")
 	b.waitVisible("#audit-table tbody tr") // the page it was at, loaded
+	b.waitFocus("#page-title")             // its heading, not the body
 	b.waitVisible("#nav-users")
 	b.nothingStored(append([]string{secret}, codes...)...)
 
@@ -481,8 +483,9 @@ func TestMFAMandatoryEnrolment(t *testing.T) {
 }
 
 // Issue 10, items 1, 2 and 5: the enrolment, the recovery codes and the
-// code's step at 390 and 1280 px, light and dark: nothing scrolls sideways
-// and every text is at 4.5:1 against its background. Each view is saved
+// code's step at 390 and 1280 px, light and dark: nothing scrolls sideways,
+// every text is at 4.5:1 against its background, and on the phone every
+// control is big enough to tap. Each view is saved
 // as .screenshots/mfa/NAME-WIDTH-SCHEME.png; with
 // GATEHOUSE_E2E_README_SHOTS=1 the README's go to web/screenshots.
 func TestMFAScreensAtTwoWidthsLightAndDark(t *testing.T) {
@@ -512,6 +515,9 @@ func TestMFAScreensAtTwoWidthsLightAndDark(t *testing.T) {
 					b.waitVisible(ready)
 					eval[chromedp.Void](b, q(ready)+`.scrollIntoView({block: "start"})`)
 					check(fmt.Sprintf("%s-%d-%s", name, w, scheme))
+					if w == phoneWidth {
+						b.checkTargets(fmt.Sprintf("%s-%d-%s", name, w, scheme))
+					}
 				}
 			}
 			b.signInAs(user, user+"-password")

@@ -253,7 +253,29 @@ func TestMFANewPhoneConfirmedWithARecoveryCode(t *testing.T) {
 	b.waitText("#mfa-status", "On")
 	stalePause()
 
+	// Giving up the dialog (Escape, Cancel) changes nothing, says so, and
+	// gives the focus back where the person was, not to the page's top.
+	b.click("#mfa-new-codes")
+	b.waitVisible("#reauth")
+	b.key(kb.Escape)
+	b.waitGone("#reauth")
+	b.waitText("#two-step p.error", "Nothing was changed")
+	b.waitFocus("#mfa-new-codes")
+	b.click("#mfa-remove")
+	b.click("#confirm-yes")
+	b.waitVisible("#reauth")
+	b.click("#reauth-cancel")
+	b.waitGone("#reauth")
+	b.waitFocus("#mfa-remove")
 	b.click("#mfa-new-phone")
+	b.waitVisible("#reauth")
+	b.key(kb.Escape)
+	b.waitGone("#reauth")
+	b.waitText("#two-step p.error", "Nothing was changed")
+	b.waitFocus("#mfa-start") // "Try again", in place of the button that asked
+	b.waitText("#mfa-status", "On")
+
+	b.click("#mfa-start")
 	b.waitVisible("#reauth")
 	b.waitText("#reauth-title", "Confirm it's you")
 	b.waitVisible("#reauth-code")
@@ -387,10 +409,12 @@ func TestStepUpResetsAnotherUsersMFAAndLiftsALockout(t *testing.T) {
 	b.click("#lift-lockout")
 	b.waitVisible("#reauth")
 	b.waitText("#reauth-why", "lift the sign-in lockout of vera")
+	b.waitText("#lift-lockout", "Lifting…") // under the dialog, busy
 	b.fill("#reauth-password", adminPassword)
 	b.key(kb.Enter)
 	b.waitGone("#reauth")
 	b.waitText("#user-security-message", "lifted")
+	b.waitFocus("#lift-lockout") // back where the person was
 	if _, err := client.New(srv.URL, nil).Login(apiCtx(t), "vera", "vera-password-1"); err != nil {
 		t.Errorf("vera cannot sign in after the lockout was lifted (and her factor reset): %v", err)
 	}

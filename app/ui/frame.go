@@ -173,15 +173,18 @@ func (f *Frame) logout(ctx app.Context, e app.Event) {
 }
 
 // setupDone leaves AccountSetup for the page, which loads what the
-// restriction kept from it.
+// restriction kept from it, and puts focus on the page's heading. ctx is
+// the panel's, which this very change takes off the page: what is
+// deferred on it would be dropped, so the frame's own carries the work.
 func (f *Frame) setupDone(ctx app.Context) {
+	ctx = f.live(ctx)
 	f.setupOpen = false
 	for _, it := range nav {
 		if it.Path == f.Path {
 			ctx.Page().SetTitle("%s · Gatehouse", it.Label)
 		}
 	}
-	f.loadSessionEnd(f.live(ctx))
+	f.loadSessionEnd(ctx)
 	if f.Reload != nil {
 		f.Reload(ctx)
 	}

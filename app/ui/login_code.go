@@ -211,7 +211,9 @@ func (l *Login) codeForm() app.UI {
 		id, label, complete, keys = "login-recovery-code", "Enter one of your recovery codes (each works once)", "off", "text"
 		other, otherID = "Use the code from your app instead", "login-use-app"
 	}
+	// A phone's keyboard must neither capitalise nor "correct" a code.
 	in := app.Input().ID(id).Type("text").Attr("autocomplete", complete).Attr("inputmode", keys).
+		Attr("autocapitalize", "none").Attr("spellcheck", "false").
 		Value(c.code).OnInput(into(&c.code)).AutoFocus(true)
 	if c.err != "" {
 		in = in.Aria("invalid", "true").Aria("describedby", "login-code-error")

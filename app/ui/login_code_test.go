@@ -236,7 +236,12 @@ func TestRecoveryCodeSignInSaysHowManyAreLeft(t *testing.T) {
 	if dom.count(t, "#login-otp") != 0 {
 		t.Error("the app's code field still shows")
 	}
-	dom.one(t, "#login-recovery-code")
+	// On a phone, the keyboard neither capitalises nor corrects a code,
+	// as in the step-up dialog's recovery code field.
+	rc := dom.one(t, "#login-recovery-code")
+	if rc.attr("autocapitalize") != "none" || rc.attr("spellcheck") != "false" || rc.attr("autocomplete") != "off" {
+		t.Errorf("#login-recovery-code = %v, want autocapitalize=none, spellcheck=false, autocomplete=off", rc)
+	}
 	dom.one(t, "button#login-use-app")
 
 	l.submitCode(r.stale, ev)

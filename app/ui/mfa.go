@@ -94,12 +94,13 @@ func (t *twoStep) newCodes(ctx app.Context, e app.Event) {
 	ctx, env := t.o.live(ctx), t.env
 	var codes []string
 	write(ctx, env, func(c context.Context) (err error) {
-		codes, err = env.API.NewRecoveryCodes(c)
+		codes, err = env.API.NewRecoveryCodes(forStepUp(c, "make new recovery codes"))
 		return err
 	}, func(ctx app.Context, err error) {
 		t.busy = false
 		if err != nil {
 			t.err = Message(err)
+			refocusAfterDecline(ctx, err, "mfa-new-codes")
 			return
 		}
 		t.phase = twoStepNewCodes
@@ -120,10 +121,13 @@ func (t *twoStep) remove(ctx app.Context) {
 	}
 	t.busy = true
 	ctx, env := t.o.live(ctx), t.env
-	write(ctx, env, env.API.RemoveMFA, func(ctx app.Context, err error) {
+	write(ctx, env, func(c context.Context) error {
+		return env.API.RemoveMFA(forStepUp(c, "turn off two-step verification"))
+	}, func(ctx app.Context, err error) {
 		t.busy = false
 		if err != nil {
 			t.err = Message(err)
+			refocusAfterDecline(ctx, err, "mfa-remove")
 			return
 		}
 		amendMe(env, func(u *shared.User) { u.MFA = false })

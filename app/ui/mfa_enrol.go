@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -40,7 +41,10 @@ func (t *totpEnrol) start(ctx app.Context, env *Env) {
 	}, func(ctx app.Context, err error) {
 		t.starting = false
 		if err != nil {
+			// The button that started it is gone: the focus goes to
+			// the one that tries again, under the message.
 			t.err = Message(err)
+			focusAfterRender(ctx, "mfa-start")
 			return
 		}
 		t.en = en
@@ -74,10 +78,16 @@ func (t *totpEnrol) confirm(ctx app.Context, env *Env, onEnrolled func(app.Conte
 		codes, err = env.API.ConfirmTOTP(t.why(c), otp)
 		return err
 	}, func(ctx app.Context, err error) {
-		t.busy, t.code = false, ""
-		setInputValue("mfa-confirm-code", "")
+		t.busy = false
+		// A code the server saw is spent or wrong; one that never reached
+		// it (offline, the step-up given up) stays as typed.
+		if !isNetwork(err) && !errors.Is(err, ErrStepUpDeclined) {
+			t.code = ""
+			setInputValue("mfa-confirm-code", "")
+		}
 		if t.err, t.errs = formError(err); err != nil {
 			focusFirstInvalid(ctx, "mfa-confirm-form")
+			refocusAfterDecline(ctx, err, "mfa-confirm")
 			return
 		}
 		*t = totpEnrol{} // the secret is in the app now, and nowhere here
@@ -140,7 +150,9 @@ func (t *totpEnrol) steps(o owner, env *Env, onEnrolled func(app.Context, []stri
 		app.Img().Class("qr").ID("mfa-qr").Src("%s", en.QR).Alt("QR code that adds Gatehouse to an authenticator app"),
 		app.P().Text("2. Or, if you cannot scan it, type this key into the app:"),
 		secretText(en.Secret),
-		app.A().ID("mfa-uri").Href("%s", en.URI).Text("Open in an authenticator app on this device"),
+		// On a phone, which cannot scan its own screen, this is the way:
+		// a button's size, not a line of small print.
+		app.A().Class("btn").ID("mfa-uri").Href("%s", en.URI).Text("Open in an authenticator app on this device"),
 		app.Form().ID("mfa-confirm-form").NoValidate(true).OnSubmit(confirm).Body(
 			errorNote(t.err),
 			formRow("3. Enter the 6-digit code the app now shows", "mfa-confirm-code", invalid(app.Input().Type("text").ID("mfa-confirm-code").

@@ -130,7 +130,15 @@ func TestTwoStepSetUp(t *testing.T) {
 		t.Fatalf("a wrong code left the enrolment")
 	}
 
+	// Offline nothing is sent, and the code typed stays for when the
+	// network is back: only a code the server saw is spent.
+	env.Online = func() bool { return false }
 	en.code = "123456"
+	confirm()
+	if en.code != "123456" || !strings.Contains(en.err, "offline") {
+		t.Fatalf("offline: code %q, error %q; want the code kept and the reason said", en.code, en.err)
+	}
+	env.Online = func() bool { return true }
 	confirm()
 	if en.en != nil {
 		t.Error("the secret is still held after the enrolment")
@@ -170,6 +178,13 @@ func TestTwoStepNewCodesAndTurningOff(t *testing.T) {
 			}
 			w.WriteHeader(http.StatusNoContent)
 		},
+		"POST /api/users/me/mfa/recovery-codes": func(w http.ResponseWriter, r *http.Request) {
+			if stale {
+				replyError(http.StatusUnauthorized, shared.Error{Code: shared.CodeInsufficientUserAuth, Description: "recent", MaxAge: 300})(w, r)
+				return
+			}
+			reply(shared.RecoveryCodes{Codes: testCodes()})(w, r)
+		},
 	})
 	r := newRig(t)
 	env := newEnv(t, api, &on)
@@ -202,13 +217,26 @@ func TestTwoStepNewCodesAndTurningOff(t *testing.T) {
 	ts.askRemove(r.stale, ev)
 	view().one(t, "dialog#confirm")
 	ts.confirmed(r.stale)
-	// The change waits for the password (the Frame's StepUp asks); the
-	// person gives up.
-	waitAsk(t, env.stepUp, 1)
+	// The change waits for the password (the Frame's StepUp asks, saying
+	// what for); the person gives up.
+	a := waitAsk(t, env.stepUp, 1)
+	if got, want := env.stepUp.why(a), "To turn off two-step verification, confirm your password."; got != want {
+		t.Errorf("the step-up for turning off says %q, want %q", got, want)
+	}
 	env.stepUp.cancel()
 	r.settle()
 	if ts.err != "Nothing was changed: this needs you to confirm your password. Try again when you are ready." || !env.Me().MFA {
 		t.Fatalf("a step-up left undone: %q, mfa %v", ts.err, env.Me().MFA)
+	}
+	ts.newCodes(r.stale, ev)
+	a = waitAsk(t, env.stepUp, 1)
+	if got, want := env.stepUp.why(a), "To make new recovery codes, confirm your password."; got != want {
+		t.Errorf("the step-up for new codes says %q, want %q", got, want)
+	}
+	env.stepUp.cancel()
+	r.settle()
+	if !strings.HasPrefix(ts.err, "Nothing was changed") || ts.phase != twoStepIdle {
+		t.Fatalf("new codes given up: %q, phase %v", ts.err, ts.phase)
 	}
 
 	stale = false

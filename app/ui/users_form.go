@@ -55,7 +55,7 @@ type editDraft struct {
 	// The sign-in panel beside the form (#user-security): the outcome of
 	// its last action, and whether one is under way.
 	secMsg, secErr string
-	secBusy        bool
+	secBusy        string // what the sign-in panel is doing: "", secResetting or secLifting
 }
 
 // request returns the fields that changed, checked with the shared rules.

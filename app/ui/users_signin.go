@@ -15,6 +15,23 @@ import (
 // sign-in (the step-up dialog asks for the password). Nobody resets their
 // own factor here: the profile does that without signing them out.
 
+// What the panel is doing (editDraft.secBusy): its button says so,
+// disabled, until the answer comes — on a slow network, or while the
+// password is asked.
+const (
+	secResetting = "Resetting…"
+	secLifting   = "Lifting…"
+)
+
+// secLabel is the label of the panel's button for doing, idle unless the
+// panel is doing that.
+func (d *editDraft) secLabel(doing, idle string) string {
+	if d.secBusy == doing {
+		return doing
+	}
+	return idle
+}
+
 func (u *Users) signInPanel() app.UI {
 	d := &u.edit
 	t := u.user(d.id)
@@ -31,9 +48,9 @@ func (u *Users) signInPanel() app.UI {
 		slot(app.If(!own, func() app.UI {
 			return app.Div().Class("actions").Body(
 				slot(app.If(mfa, func() app.UI {
-					return button("reset-mfa", "btn danger", "Reset two-step verification", false, u.askResetMFA)
+					return button("reset-mfa", "btn danger", d.secLabel(secResetting, "Reset two-step verification"), d.secBusy != "", u.askResetMFA)
 				})),
-				button("lift-lockout", "btn", "Lift sign-in lockout", false, u.liftLockout),
+				button("lift-lockout", "btn", d.secLabel(secLifting, "Lift sign-in lockout"), d.secBusy != "", u.liftLockout),
 			)
 		})),
 		app.P().Class("muted").Body(app.If(own,
@@ -50,7 +67,7 @@ func (u *Users) signInPanel() app.UI {
 // being edited.
 func (u *Users) askResetMFA(ctx app.Context, e app.Event) {
 	d := &u.edit
-	if d.secBusy {
+	if d.secBusy != "" {
 		return
 	}
 	id, name := d.id, d.username
@@ -60,7 +77,7 @@ func (u *Users) askResetMFA(ctx app.Context, e app.Event) {
 
 func (u *Users) resetMFA(ctx app.Context, id int64, name string) {
 	d := &u.edit
-	d.secBusy, d.secMsg, d.secErr = true, "", ""
+	d.secBusy, d.secMsg, d.secErr = secResetting, "", ""
 	ctx, env := u.live(ctx), u.Env
 	write(ctx, env, func(c context.Context) error {
 		return env.API.ResetMFA(forStepUp(c, "reset the two-step verification of "+name), id)
@@ -68,7 +85,7 @@ func (u *Users) resetMFA(ctx app.Context, id int64, name string) {
 		if d.id != id {
 			return // the form closed or moved on meanwhile
 		}
-		d.secBusy = false
+		d.secBusy = ""
 		if err != nil {
 			d.secErr = Message(err)
 			refocusAfterDecline(ctx, err, "reset-mfa")
@@ -83,11 +100,11 @@ func (u *Users) resetMFA(ctx app.Context, id int64, name string) {
 // liftLockout clears the lockouts of the user being edited.
 func (u *Users) liftLockout(ctx app.Context, e app.Event) {
 	d := &u.edit
-	if d.secBusy {
+	if d.secBusy != "" {
 		return
 	}
 	id, name := d.id, d.username
-	d.secBusy, d.secMsg, d.secErr = true, "", ""
+	d.secBusy, d.secMsg, d.secErr = secLifting, "", ""
 	ctx, env := u.live(ctx), u.Env
 	write(ctx, env, func(c context.Context) error {
 		return env.API.LiftLockout(forStepUp(c, "lift the sign-in lockout of "+name), id)
@@ -95,12 +112,13 @@ func (u *Users) liftLockout(ctx app.Context, e app.Event) {
 		if d.id != id {
 			return
 		}
-		d.secBusy = false
+		d.secBusy = ""
 		if err != nil {
 			d.secErr = Message(err)
 			refocusAfterDecline(ctx, err, "lift-lockout")
 			return
 		}
 		d.secMsg = "Any lockout of " + name + "'s account after failed sign-ins was lifted: they can sign in again now."
+		focusAfterRender(ctx, "lift-lockout") // disabled while it worked, it lost the focus
 	})
 }

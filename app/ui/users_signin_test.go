@@ -75,6 +75,11 @@ func TestUsersSignInPanel(t *testing.T) {
 		}
 		u.askResetMFA(r.stale, ev)
 		u.confirmed(r.stale)
+		// While it works (on a slow network, or while the password is
+		// asked), the button says so and takes no second tap.
+		if b := render(t, u).one(t, "#reset-mfa"); !b.has("disabled") || b.Text() != "Resetting…" {
+			t.Errorf("while resetting the button is %v", b)
+		}
 		r.settle()
 		if resets.Load() != 1 || !strings.Contains(u.edit.secMsg, "was reset") || u.edit.secErr != "" {
 			t.Fatalf("after yes: %d resets, message %q, error %q", resets.Load(), u.edit.secMsg, u.edit.secErr)
@@ -94,7 +99,14 @@ func TestUsersSignInPanel(t *testing.T) {
 
 	t.Run("lift says what it did", func(t *testing.T) {
 		u.liftLockout(r.stale, ev)
+		if b := render(t, u).one(t, "#lift-lockout"); !b.has("disabled") || b.Text() != "Lifting…" {
+			t.Errorf("while lifting the button is %v", b)
+		}
+		u.liftLockout(r.stale, ev) // a second tap
 		r.settle()
+		if b := render(t, u).one(t, "#lift-lockout"); b.has("disabled") || b.Text() != "Lift sign-in lockout" {
+			t.Errorf("once lifted the button is %v", b)
+		}
 		if lifts.Load() != 1 || !strings.Contains(u.edit.secMsg, "lifted") {
 			t.Errorf("%d lifts, message %q", lifts.Load(), u.edit.secMsg)
 		}
