@@ -38,6 +38,7 @@ type Login struct {
 	username, password string
 	busy               bool
 	err                string
+	empty              string // the field a sign-in was sent without, marked for screen readers
 	notice             string // why the last session ended
 	next               string // where to go once signed in
 	// mfa is the second step, while the code is asked.
@@ -140,9 +141,10 @@ func (l *Login) signIn(ctx app.Context) {
 		return
 	}
 	l.username = strings.TrimSpace(l.username)
+	l.empty = ""
 	if l.username == "" || l.password == "" {
-		l.err = "Enter your username and password."
-		focusAfterRender(ctx, map[bool]string{true: "username", false: "password"}[l.username == ""])
+		l.err, l.empty = "Enter your username and password.", map[bool]string{true: "username", false: "password"}[l.username == ""]
+		focusAfterRender(ctx, l.empty)
 		return
 	}
 	if !l.Env.Online() {
@@ -232,16 +234,26 @@ func (l *Login) passwordForm() app.UI {
 			return app.P().Class("notice").ID("login-notice").Attr("role", "status").Text(l.notice)
 		})),
 		app.Label().For("username").Text("Username"),
-		app.Input().ID("username").Name("username").Type("text").Attr("autocomplete", "username").
+		invalid(app.Input().ID("username").Name("username").Type("text").Attr("autocomplete", "username").
 			Attr("autocapitalize", "none").Attr("spellcheck", "false").
-			Value(l.username).OnInput(l.ValueTo(&l.username)).AutoFocus(true),
+			Value(l.username).OnInput(l.ValueTo(&l.username)).AutoFocus(true), "login", l.emptyErr("username")),
 		app.Label().For("password").Text("Password"),
-		app.Input().ID("password").Name("password").Type("password").Attr("autocomplete", "current-password").
-			Value(l.password).OnInput(l.ValueTo(&l.password)),
-		errorNote(l.err),
+		invalid(app.Input().ID("password").Name("password").Type("password").Attr("autocomplete", "current-password").
+			Value(l.password).OnInput(l.ValueTo(&l.password)), "login", l.emptyErr("password")),
+		slot(app.If(l.err != "", func() app.UI {
+			return app.P().Class("error").ID("login-error").Attr("role", "alert").Text(l.err)
+		})),
 		submitButton("login-submit", "Sign in", "Signing in…", l.busy),
 		app.P().Class("muted small").ID("login-status").Attr("role", "status").Aria("live", "polite"),
 	)
+}
+
+// emptyErr is the error of field when a sign-in was sent without it.
+func (l *Login) emptyErr(field string) string {
+	if l.empty == field {
+		return l.err
+	}
+	return ""
 }
 
 // fewRecoveryCodes is how many recovery codes left are few enough to

@@ -362,3 +362,33 @@ func TestSignInAgainTakesTheCode(t *testing.T) {
 		t.Errorf("the right recovery code: %v, signed in %v", err, env.SignedIn())
 	}
 }
+
+// A sign-in sent with a field empty says so, and marks that field for a
+// screen reader: aria-invalid, described by the message. Once both are
+// filled the mark goes.
+func TestSignInMarksTheEmptyField(t *testing.T) {
+	api := mfaServer(t)
+	for _, tc := range []struct{ username, password, empty, filled string }{
+		{"", "right-password", "username", "password"},
+		{"mark", "", "password", "username"},
+	} {
+		r, l := signedOutLogin(t, api, tc.username, tc.password)
+		l.signIn(r.stale)
+		dom := render(t, l)
+		empty := dom.one(t, "#"+tc.empty)
+		if !empty.has("aria-invalid") || empty.attr("aria-describedby") != "login-error" {
+			t.Errorf("the empty %s is %v, want aria-invalid and described by #login-error", tc.empty, empty)
+		}
+		if got := dom.one(t, "#login-error").Text(); got != "Enter your username and password." {
+			t.Errorf("#login-error = %q", got)
+		}
+		if dom.one(t, "#"+tc.filled).has("aria-invalid") {
+			t.Errorf("the filled %s is marked invalid", tc.filled)
+		}
+		l.username, l.password = "mark", "right-password"
+		l.signIn(r.stale)
+		if dom := render(t, l); dom.one(t, "#"+tc.empty).has("aria-invalid") {
+			t.Errorf("the %s stays marked once filled and sent", tc.empty)
+		}
+	}
+}
