@@ -96,8 +96,14 @@ func TestPhoneShowsCardsWithoutSidewaysScroll(t *testing.T) {
 	}
 	b.click(toggle)
 	b.waitVisible(edit)
+	if small := eval[[]string](b, fingerTargets); len(small) != 0 {
+		t.Errorf("at %d px on /users, controls under 44 px high: %q", phoneWidth, small)
+	}
 	b.click(edit)
 	b.waitVisible("#edit-form")
+	if small := eval[[]string](b, fingerTargets); len(small) != 0 {
+		t.Errorf("at %d px in the edit form, controls under 44 px high: %q", phoneWidth, small)
+	}
 
 	b.clickNav("#nav-sessions", "/sessions")
 	b.waitVisible("#all-sessions tbody tr")
@@ -185,6 +191,21 @@ func (b *browser) checkTargets(view string) {
 		b.t.Errorf("%s: controls smaller than 24 × 24 px: %q", view, small)
 	}
 }
+
+// fingerTargets is a JavaScript expression listing the visible controls
+// of the whole page — the navigation too — under 44 CSS pixels high or
+// wide, the size phones' guidelines (and WCAG 2.5.5) ask of what a finger
+// hits; as "#id W×H". Fields of a form are left out: their height follows
+// the text they hold.
+const fingerTargets = `(() => {
+	const out = [];
+	for (const e of document.querySelectorAll("a[href], button")) {
+		if (!e.getClientRects().length || e.closest(".visually-hidden, [aria-hidden=true], .skip-link")) continue;
+		const r = e.getBoundingClientRect();
+		if (r.width < 44 || r.height < 44) out.push((e.id ? "#" + e.id : e.tagName.toLowerCase() + "." + String(e.className).trim().split(/\s+/).join(".")) + " " + Math.round(r.width) + "×" + Math.round(r.height));
+	}
+	return out;
+})()`
 
 // smallTargets is a JavaScript expression listing the visible controls in
 // main and in open dialogs smaller than 24 × 24 CSS pixels, as "#id W×H".
