@@ -97,12 +97,12 @@ func TestPhoneShowsCardsWithoutSidewaysScroll(t *testing.T) {
 	b.click(toggle)
 	b.waitVisible(edit)
 	if small := eval[[]string](b, fingerTargets); len(small) != 0 {
-		t.Errorf("at %d px on /users, controls under 44 px high: %q", phoneWidth, small)
+		t.Errorf("at %d px on /users, controls under 44 × 44 px: %q", phoneWidth, small)
 	}
 	b.click(edit)
 	b.waitVisible("#edit-form")
 	if small := eval[[]string](b, fingerTargets); len(small) != 0 {
-		t.Errorf("at %d px in the edit form, controls under 44 px high: %q", phoneWidth, small)
+		t.Errorf("at %d px in the edit form, controls under 44 × 44 px: %q", phoneWidth, small)
 	}
 
 	b.clickNav("#nav-sessions", "/sessions")
@@ -192,32 +192,30 @@ func (b *browser) checkTargets(view string) {
 	}
 }
 
-// fingerTargets is a JavaScript expression listing the visible controls
-// of the whole page — the navigation too — under 44 CSS pixels high or
-// wide, the size phones' guidelines (and WCAG 2.5.5) ask of what a finger
-// hits; as "#id W×H". Fields of a form are left out: their height follows
-// the text they hold.
-const fingerTargets = `(() => {
+// targetsUnder returns a JavaScript expression listing the visible
+// controls that selector picks whose width or height is under px CSS
+// pixels, as "#id W×H".
+func targetsUnder(selector string, px int) string {
+	return `(() => {
 	const out = [];
-	for (const e of document.querySelectorAll("a[href], button")) {
+	for (const e of document.querySelectorAll(` + js(selector) + `)) {
 		if (!e.getClientRects().length || e.closest(".visually-hidden, [aria-hidden=true], .skip-link")) continue;
 		const r = e.getBoundingClientRect();
-		if (r.width < 44 || r.height < 44) out.push((e.id ? "#" + e.id : e.tagName.toLowerCase() + "." + String(e.className).trim().split(/\s+/).join(".")) + " " + Math.round(r.width) + "×" + Math.round(r.height));
+		if (r.width < ` + strconv.Itoa(px) + ` || r.height < ` + strconv.Itoa(px) + `) out.push((e.id ? "#" + e.id : e.tagName.toLowerCase() + "." + String(e.className).trim().split(/\s+/).join(".")) + " " + Math.round(r.width) + "×" + Math.round(r.height));
 	}
 	return out;
 })()`
+}
 
-// smallTargets is a JavaScript expression listing the visible controls in
-// main and in open dialogs smaller than 24 × 24 CSS pixels, as "#id W×H".
-const smallTargets = `(() => {
-	const out = [];
-	for (const e of document.querySelectorAll("main :is(a[href], button, input, select, textarea), dialog[open] :is(a[href], button, input, select, textarea)")) {
-		if (!e.getClientRects().length || e.closest(".visually-hidden, [aria-hidden=true]")) continue;
-		const r = e.getBoundingClientRect();
-		if (r.width < 24 || r.height < 24) out.push((e.id ? "#" + e.id : e.tagName.toLowerCase() + "." + String(e.className).trim().split(/\s+/).join(".")) + " " + Math.round(r.width) + "×" + Math.round(r.height));
-	}
-	return out;
-})()`
+// fingerTargets lists the links and buttons of the whole page — the
+// navigation too — under 44 × 44 CSS pixels, the size phones' guidelines
+// (and WCAG 2.5.5) ask of what a finger hits. Fields of a form are left
+// out: their height follows the text they hold.
+var fingerTargets = targetsUnder("a[href], button", 44)
+
+// smallTargets lists the controls in main and in open dialogs smaller
+// than 24 × 24 CSS pixels (WCAG 2.5.8).
+var smallTargets = targetsUnder("main :is(a[href], button, input, select, textarea), dialog[open] :is(a[href], button, input, select, textarea)", 24)
 
 // lowContrast is a JavaScript expression listing the text whose contrast
 // with what is behind it is below 4.5:1 (WCAG AA): every element holding
