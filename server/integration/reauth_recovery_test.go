@@ -124,12 +124,7 @@ func reauthRecoveryRaces(t *testing.T, settings ...string) {
 		u := e.enrolledUser(shared.RoleViewer)
 		tok := u.c.Tokens.Token()
 		const n = 20
-		results := make([]rawResult, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() { results[i] = e.reauthRecovery(tok, userPassword, u.codes[0]) })
-		}
-		wg.Wait()
+		results := race(n, func(int) rawResult { return e.reauthRecovery(tok, userPassword, u.codes[0]) })
 		if ok := classify(t, results); ok != 1 {
 			t.Fatalf("%d of %d reauths with one recovery code went through, want 1", ok, n)
 		}
@@ -148,12 +143,7 @@ func reauthRecoveryRaces(t *testing.T, settings ...string) {
 			t.Fatal("one session")
 		}
 		const n = 20
-		results := make([]rawResult, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() { results[i] = e.reauthRecovery(toks[i%2], userPassword, codes[0]) })
-		}
-		wg.Wait()
+		results := race(n, func(i int) rawResult { return e.reauthRecovery(toks[i%2], userPassword, codes[0]) })
 		if ok := classify(t, results); ok != 1 {
 			t.Fatalf("%d of %d reauths with one recovery code on two sessions went through, want 1", ok, n)
 		}
@@ -406,12 +396,7 @@ func reauthRacesAtTheDefaultLimit(t *testing.T, settings ...string) {
 			t.Fatal(err)
 		}
 		tok := c.Tokens.Token()
-		results := make([]rawResult, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() { results[i] = e.reauthForm(tok, form) })
-		}
-		wg.Wait()
+		results := race(n, func(int) rawResult { return e.reauthForm(tok, form) })
 		for _, r := range results {
 			if r.status == http.StatusOK {
 				ok++
