@@ -181,7 +181,7 @@ func (s *Service) LiftLockouts(ctx context.Context, tx store.Tx, u *store.User, 
 		if err := tx.SaveAttempts(ctx, &store.Attempts{Key: k.name}); err != nil {
 			return false, err
 		}
-		return now.Before(k.rule.Until(k.rule.fresh(a, now))), nil
+		return k.rule.lockedFor(k.rule.fresh(a, now), now) > 0, nil
 	}
 	for _, k := range []struct {
 		key

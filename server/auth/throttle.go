@@ -42,6 +42,15 @@ func (l Lockout) Until(a *store.Attempts) time.Time {
 	return a.LastFailure.Add(min(d, l.Max))
 }
 
+// lockedFor returns how long a key whose fresh attempts are a stays
+// locked at now: 0 when it is not locked.
+func (l Lockout) lockedFor(a *store.Attempts, now time.Time) time.Duration {
+	if until := l.Until(a); now.Before(until) {
+		return until.Sub(now)
+	}
+	return 0
+}
+
 // A throttle key with the lockout rules that apply to it.
 type key struct {
 	name string
@@ -62,9 +71,7 @@ func reserve(ctx context.Context, tx store.Tx, keys []key, now time.Time) (wait 
 			return 0, nil, fmt.Errorf("throttle: %w", err)
 		}
 		counts[i] = k.rule.fresh(a, now)
-		if until := k.rule.Until(counts[i]); now.Before(until) {
-			wait = max(wait, until.Sub(now))
-		}
+		wait = max(wait, k.rule.lockedFor(counts[i], now))
 	}
 	if wait > 0 {
 		return wait, nil, nil
